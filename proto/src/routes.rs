@@ -1,0 +1,33 @@
+//! HTTP routes of the daemon, all under `/v1`.
+
+/// `GET`: daemon version, keyring store in use, cached tokens per profile.
+pub const STATUS: &str = "/v1/status";
+/// `POST` [`crate::messages::TokenRequest`] → [`crate::messages::TokenResponse`].
+pub const TOKEN: &str = "/v1/token";
+/// `GET` → [`crate::messages::ProfileList`].
+pub const PROFILES: &str = "/v1/profiles";
+/// `PUT` [`crate::messages::PutProfile`] (verified by a real login before anything is stored),
+/// `DELETE` (revoke upstream, forget the cache, delete the keyring entries).
+pub const PROFILE: &str = "/v1/profiles/{name}";
+/// `GET` → [`crate::messages::ProjectList`]: the projects the profile's user may scope to.
+pub const PROFILE_PROJECTS: &str = "/v1/profiles/{name}/projects";
+
+/// [`PROFILE`] for one profile name. Names are restricted (see
+/// [`crate::messages::valid_profile_name`]) so they need no escaping in a path.
+pub fn profile(name: &str) -> String {
+    PROFILE.replace("{name}", name)
+}
+
+/// [`PROFILE_PROJECTS`] for one profile name.
+pub fn profile_projects(name: &str) -> String {
+    PROFILE_PROJECTS.replace("{name}", name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn templates_expand() {
+        assert_eq!(super::profile("pod"), "/v1/profiles/pod");
+        assert_eq!(super::profile_projects("pod"), "/v1/profiles/pod/projects");
+    }
+}
