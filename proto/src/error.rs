@@ -68,7 +68,9 @@ impl ErrorKind {
     pub fn exit_code(self) -> ExitCode {
         match self {
             Self::BadRequest => ExitCode::Usage,
-            Self::ProfileNotFound | Self::NoProject | Self::ConfigInvalid => ExitCode::Configuration,
+            Self::ProfileNotFound | Self::NoProject | Self::ConfigInvalid => {
+                ExitCode::Configuration
+            }
             Self::AuthRejected
             | Self::ClientRejected
             | Self::AccountNotReady

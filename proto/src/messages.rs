@@ -153,13 +153,15 @@ impl ProfileConfig {
         if let Some(id) = &self.project_id {
             return Some(ProjectSelector::Id { id: id.clone() });
         }
-        self.project_name.as_ref().map(|name| ProjectSelector::Name {
-            name: name.clone(),
-            domain_name: self
-                .project_domain_name
-                .clone()
-                .unwrap_or_else(|| "Default".to_owned()),
-        })
+        self.project_name
+            .as_ref()
+            .map(|name| ProjectSelector::Name {
+                name: name.clone(),
+                domain_name: self
+                    .project_domain_name
+                    .clone()
+                    .unwrap_or_else(|| "Default".to_owned()),
+            })
     }
 }
 

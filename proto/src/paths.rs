@@ -72,7 +72,7 @@ pub fn resolve(
 /// Create `dir` with mode 0700 (at creation, no window with a wider mode) if it is missing,
 /// then check it.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
-    match DirBuilder::new().mode(0o700).create(dir) {
+    match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
@@ -112,6 +112,7 @@ pub fn check_private_dir(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    #[allow(clippy::unnecessary_wraps)] // reads better at the call sites
     fn os(s: &str) -> Option<OsString> {
         Some(OsString::from(s))
     }
@@ -127,8 +128,14 @@ mod tests {
     #[test]
     fn runtime_dir_next() {
         let loc = resolve(os(""), os("/run/user/1000"), Path::new("/tmp"), 1000);
-        assert_eq!(loc.socket, Path::new("/run/user/1000/opcp-cred/daemon.sock"));
-        assert_eq!(loc.private_dir.as_deref(), Some(Path::new("/run/user/1000/opcp-cred")));
+        assert_eq!(
+            loc.socket,
+            Path::new("/run/user/1000/opcp-cred/daemon.sock")
+        );
+        assert_eq!(
+            loc.private_dir.as_deref(),
+            Some(Path::new("/run/user/1000/opcp-cred"))
+        );
     }
 
     #[test]
@@ -141,7 +148,8 @@ mod tests {
 
     #[test]
     fn private_dir_is_created_0700_and_wider_modes_are_refused() {
-        let base = std::env::temp_dir().join(format!("opcp-cred-proto-test-{}", std::process::id()));
+        let base =
+            std::env::temp_dir().join(format!("opcp-cred-proto-test-{}", std::process::id()));
         let dir = base.join("sock");
         std::fs::create_dir_all(&base).unwrap();
         ensure_private_dir(&dir).unwrap();

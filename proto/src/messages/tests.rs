@@ -13,7 +13,8 @@ fn sample_config() -> ProfileConfig {
         auth_url: "https://keystone.example.test".into(),
         identity_provider: "keycloak".into(),
         protocol: "openid".into(),
-        discovery_endpoint: "https://keycloak.example.test/realms/pod/.well-known/openid-configuration".into(),
+        discovery_endpoint:
+            "https://keycloak.example.test/realms/pod/.well-known/openid-configuration".into(),
         client_id: "openstack-cli".into(),
         username: "alice".into(),
         project_id: Some("p1".into()),
@@ -214,7 +215,10 @@ fn profile_names() {
 #[test]
 fn project_selector_from_config() {
     let mut config = sample_config();
-    assert_eq!(config.project(), Some(ProjectSelector::Id { id: "p1".into() }));
+    assert_eq!(
+        config.project(),
+        Some(ProjectSelector::Id { id: "p1".into() })
+    );
     config.project_id = None;
     config.project_name = Some("web".into());
     assert_eq!(

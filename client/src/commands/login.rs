@@ -1,0 +1,249 @@
+//! `opcp-cred login`: store a profile and its secrets.
+//!
+//! Each setting comes from its flag, else from `--fqdn`/`--realm`, else from the profile as it
+//! is stored (so `login --profile pod` after a password change only asks for the secrets),
+//! else from a question on the terminal. Secrets never come from argv.
+
+use std::io;
+use std::path::Path;
+
+use opcp_cred_proto::Secret;
+use opcp_cred_proto::messages::{ProfileConfig, ProfileList, PutProfile};
+use opcp_cred_proto::routes;
+
+use super::store;
+use crate::cli::{LoginArgs, Realm};
+use crate::daemon::Daemon;
+use crate::error::CliError;
+use crate::prompt;
+
+pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
+    let mut daemon = Daemon::connect().await?;
+    let list: ProfileList = daemon.get(routes::PROFILES).await?;
+    let name = args
+        .profile
+        .resolve()?
+        .or(list.default_profile)
+        .unwrap_or_else(|| "default".to_owned());
+    let existing = list
+        .profiles
+        .into_iter()
+        .find(|p| p.name == name)
+        .map(|p| p.config);
+    let config = build_config(args, existing.as_ref(), ask_on_terminal)?;
+    let (password, client_secret) = secrets(args)?;
+    let profile = PutProfile {
+        config,
+        password,
+        client_secret,
+        make_default: args.default,
+    };
+    store(&mut daemon, &name, &profile).await
+}
+
+/// The endpoints of an OPCP region, derived from its host name and the Keycloak realm.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Endpoints {
+    pub auth_url: String,
+    pub identity_provider: &'static str,
+    pub protocol: &'static str,
+    pub discovery_endpoint: String,
+}
+
+pub fn opcp_endpoints(fqdn: &str, realm: Realm) -> Result<Endpoints, CliError> {
+    let fqdn = fqdn.trim().trim_end_matches('.');
+    if fqdn.is_empty() || fqdn.contains(|c: char| matches!(c, '/' | ':' | '@') || c.is_whitespace())
+    {
+        return Err(CliError::usage(format!(
+            "--fqdn takes a host name like region.example.test, not `{fqdn}`"
+        )));
+    }
+    let (identity_provider, keycloak, realm) = match realm {
+        Realm::Master => ("keycloak-admin", format!("admin.keycloak.{fqdn}"), "master"),
+        Realm::Pod => ("keycloak", format!("keycloak.{fqdn}"), "pod"),
+    };
+    Ok(Endpoints {
+        auth_url: format!("https://keystone.{fqdn}"),
+        identity_provider,
+        protocol: "openid",
+        discovery_endpoint: format!(
+            "https://{keycloak}/realms/{realm}/.well-known/openid-configuration"
+        ),
+    })
+}
+
+/// Merge flags, derived endpoints and the stored profile; `ask(flag, question)` supplies
+/// what is still missing.
+fn build_config(
+    args: &LoginArgs,
+    old: Option<&ProfileConfig>,
+    mut ask: impl FnMut(&str, &str) -> Result<String, CliError>,
+) -> Result<ProfileConfig, CliError> {
+    let derived = match (&args.fqdn, args.realm) {
+        (Some(fqdn), Some(realm)) => Some(opcp_endpoints(fqdn, realm)?),
+        _ => None,
+    };
+    let derived = derived.as_ref();
+    let mut pick = |flag: &Option<String>,
+                    derived: Option<&str>,
+                    old: Option<&str>,
+                    name,
+                    question| {
+        match flag.as_deref().or(derived).or(old) {
+            Some(value) => Ok(value.to_owned()),
+            None => ask(name, question),
+        }
+    };
+    let config = ProfileConfig {
+        auth_url: pick(
+            &args.auth_url,
+            derived.map(|d| d.auth_url.as_str()),
+            old.map(|c| c.auth_url.as_str()),
+            "--auth-url",
+            "Keystone auth URL",
+        )?,
+        identity_provider: pick(
+            &args.identity_provider,
+            derived.map(|d| d.identity_provider),
+            old.map(|c| c.identity_provider.as_str()),
+            "--identity-provider",
+            "Keystone identity provider",
+        )?,
+        discovery_endpoint: pick(
+            &args.discovery_endpoint,
+            derived.map(|d| d.discovery_endpoint.as_str()),
+            old.map(|c| c.discovery_endpoint.as_str()),
+            "--discovery-endpoint",
+            "OIDC discovery URL",
+        )?,
+        client_id: pick(
+            &args.client_id,
+            None,
+            old.map(|c| c.client_id.as_str()),
+            "--client-id",
+            "Keycloak client id",
+        )?,
+        username: pick(
+            &args.username,
+            None,
+            old.map(|c| c.username.as_str()),
+            "--username",
+            "Keycloak user name",
+        )?,
+        protocol: (args.protocol.as_deref().or(derived.map(|d| d.protocol)))
+            .or(old.map(|c| c.protocol.as_str()))
+            .unwrap_or("openid")
+            .to_owned(),
+        ..optional_settings(args, old)?
+    };
+    Ok(config)
+}
+
+/// The settings nobody is asked for: each flag, else the stored value, else unset. The
+/// required ones are left empty for [`build_config`] to fill.
+fn optional_settings(
+    args: &LoginArgs,
+    old: Option<&ProfileConfig>,
+) -> Result<ProfileConfig, CliError> {
+    let stored = |field: fn(&ProfileConfig) -> &Option<String>| old.and_then(|c| field(c).clone());
+    let project = &args.project;
+    let (project_id, project_name, project_domain_name) = if project.project_id.is_some() {
+        (project.project_id.clone(), None, None)
+    } else if project.project_name.is_some() {
+        (
+            None,
+            project.project_name.clone(),
+            project.project_domain_name.clone(),
+        )
+    } else {
+        (
+            stored(|c| &c.project_id),
+            stored(|c| &c.project_name),
+            stored(|c| &c.project_domain_name),
+        )
+    };
+    let cacert = args.cacert.as_deref().map(absolute).transpose()?;
+    Ok(ProfileConfig {
+        auth_url: String::new(),
+        identity_provider: String::new(),
+        protocol: String::new(),
+        discovery_endpoint: String::new(),
+        client_id: String::new(),
+        username: String::new(),
+        project_id,
+        project_name,
+        project_domain_name,
+        interface: args.interface.clone().or_else(|| stored(|c| &c.interface)),
+        region_name: args
+            .region_name
+            .clone()
+            .or_else(|| stored(|c| &c.region_name)),
+        cacert: cacert.or_else(|| stored(|c| &c.cacert)),
+        insecure: old.is_some_and(|c| c.insecure),
+        proxy: stored(|c| &c.proxy),
+        client_auth: args
+            .client_auth
+            .map(Into::into)
+            .or(old.map(|c| c.client_auth))
+            .unwrap_or_default(),
+        scope: stored(|c| &c.scope),
+    })
+}
+
+/// The daemon runs elsewhere: a relative path must be made absolute here.
+pub fn absolute(path: &Path) -> Result<String, CliError> {
+    let path = std::path::absolute(path)
+        .map_err(|e| CliError::usage(format!("cannot make {} absolute: {e}", path.display())))?;
+    path.into_os_string().into_string().map_err(|p| {
+        CliError::usage(format!(
+            "{} is not valid UTF-8: rename it or move the file",
+            p.display()
+        ))
+    })
+}
+
+fn ask_on_terminal(flag: &str, question: &str) -> Result<String, CliError> {
+    if !prompt::stdin_is_terminal() {
+        return Err(CliError::usage(format!(
+            "{flag} is required (stdin is not a terminal to ask for it)"
+        )));
+    }
+    let answer = prompt::visible(question)
+        .map_err(|e| CliError::usage(format!("could not read the {question}: {e}")))?;
+    answer.ok_or_else(|| {
+        CliError::usage(format!(
+            "{flag} is required: the {question} cannot be empty"
+        ))
+    })
+}
+
+/// Password and client secret: from stdin when the flags say so, else asked hidden.
+fn secrets(args: &LoginArgs) -> Result<(Secret, Secret), CliError> {
+    let piped = prompt::read_stdin_secrets(
+        io::stdin().lock(),
+        args.password_stdin,
+        args.client_secret_stdin,
+    )?;
+    // With one secret piped, the other can still be asked on the terminal (/dev/tty).
+    let can_ask = prompt::stdin_is_terminal() || args.password_stdin || args.client_secret_stdin;
+    let ask = |what: &str, flag: &str| {
+        if !can_ask {
+            return Err(CliError::usage(format!(
+                "no terminal to ask for the {what}: pipe it on stdin with {flag}"
+            )));
+        }
+        prompt::hidden(&format!("Keycloak {what}"))
+    };
+    let password = match piped.password {
+        Some(password) => password,
+        None => ask("password", "--password-stdin")?,
+    };
+    let client_secret = match piped.client_secret {
+        Some(secret) => secret,
+        None => ask("client secret", "--client-secret-stdin")?,
+    };
+    Ok((password, client_secret))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,194 @@
+use clap::Parser as _;
+use opcp_cred_proto::messages::ClientAuth;
+
+use super::*;
+use crate::cli::{Cli, Command};
+use crate::error::Code;
+
+fn login_args(args: &[&str]) -> LoginArgs {
+    let cli = Cli::try_parse_from(["opcp-cred", "login"].iter().chain(args)).unwrap();
+    let Command::Login(args) = cli.command else {
+        panic!("not login")
+    };
+    *args
+}
+
+fn never_ask(flag: &str, _: &str) -> Result<String, CliError> {
+    panic!("asked for {flag}")
+}
+
+fn refuse(flag: &str, _: &str) -> Result<String, CliError> {
+    Err(CliError::usage(format!("{flag} is required")))
+}
+
+fn stored() -> ProfileConfig {
+    ProfileConfig {
+        auth_url: "https://keystone.old.example.test".into(),
+        identity_provider: "old-idp".into(),
+        protocol: "oldproto".into(),
+        discovery_endpoint: "https://old.example.test/.well-known/openid-configuration".into(),
+        client_id: "old-client".into(),
+        username: "alice".into(),
+        project_id: Some("old-project".into()),
+        project_name: None,
+        project_domain_name: None,
+        interface: Some("internal".into()),
+        region_name: Some("RegionOne".into()),
+        cacert: Some("/etc/old-ca.pem".into()),
+        insecure: false,
+        proxy: Some("http://proxy.example.test:3128".into()),
+        client_auth: ClientAuth::Post,
+        scope: Some("openid profile".into()),
+    }
+}
+
+#[test]
+fn fqdn_and_realm_derive_the_opcp_endpoints() {
+    let master = opcp_endpoints("region.example.test", Realm::Master).unwrap();
+    assert_eq!(
+        master,
+        Endpoints {
+            auth_url: "https://keystone.region.example.test".into(),
+            identity_provider: "keycloak-admin",
+            protocol: "openid",
+            discovery_endpoint: "https://admin.keycloak.region.example.test/realms/master/.well-known/openid-configuration".into(),
+        }
+    );
+    let pod = opcp_endpoints("region.example.test.", Realm::Pod).unwrap();
+    assert_eq!(
+        pod,
+        Endpoints {
+            auth_url: "https://keystone.region.example.test".into(),
+            identity_provider: "keycloak",
+            protocol: "openid",
+            discovery_endpoint:
+                "https://keycloak.region.example.test/realms/pod/.well-known/openid-configuration"
+                    .into(),
+        }
+    );
+}
+
+#[test]
+fn urls_are_not_host_names() {
+    for bad in [
+        "https://region.example.test",
+        "region.example.test:443",
+        "",
+        "a b",
+        "u@h",
+    ] {
+        let err = opcp_endpoints(bad, Realm::Pod).unwrap_err();
+        assert_eq!(err.code, Code::Usage, "{bad}");
+        assert!(
+            err.message.starts_with("--fqdn takes a host name"),
+            "{}",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn a_new_profile_from_fqdn_and_flags_needs_no_questions() {
+    let args = login_args(&[
+        "--fqdn",
+        "region.example.test",
+        "--realm",
+        "pod",
+        "--client-id",
+        "cli",
+        "--username",
+        "bob",
+        "--project-name",
+        "web",
+        "--region-name",
+        "R1",
+        "--client-auth",
+        "post",
+    ]);
+    let config = build_config(&args, None, never_ask).unwrap();
+    assert_eq!(config.auth_url, "https://keystone.region.example.test");
+    assert_eq!(config.identity_provider, "keycloak");
+    assert_eq!(config.protocol, "openid");
+    assert_eq!(config.client_id, "cli");
+    assert_eq!(config.username, "bob");
+    assert_eq!(config.project_name.as_deref(), Some("web"));
+    assert_eq!(config.project_id, None);
+    assert_eq!(config.region_name.as_deref(), Some("R1"));
+    assert_eq!(config.interface, None);
+    assert_eq!(config.client_auth, ClientAuth::Post);
+}
+
+#[test]
+fn missing_values_are_asked_for_by_flag_name() {
+    let args = login_args(&["--auth-url", "https://keystone.example.test"]);
+    let mut asked = Vec::new();
+    let config = build_config(&args, None, |flag, _| {
+        asked.push(flag.to_owned());
+        Ok(format!("answer{}", asked.len()))
+    })
+    .unwrap();
+    assert_eq!(
+        asked,
+        [
+            "--identity-provider",
+            "--discovery-endpoint",
+            "--client-id",
+            "--username"
+        ]
+    );
+    assert_eq!(config.identity_provider, "answer1");
+    assert_eq!(config.username, "answer4");
+    assert_eq!(config.protocol, "openid");
+    let err = build_config(&args, None, refuse).unwrap_err();
+    assert_eq!(err.message, "--identity-provider is required");
+}
+
+#[test]
+fn a_stored_profile_fills_everything_not_given() {
+    let config = build_config(&login_args(&[]), Some(&stored()), never_ask).unwrap();
+    assert_eq!(config, stored());
+}
+
+#[test]
+fn flags_and_fqdn_override_the_stored_profile() {
+    let args = login_args(&[
+        "--fqdn",
+        "new.example.test",
+        "--realm",
+        "master",
+        "--username",
+        "carol",
+        "--project-id",
+        "new-project",
+    ]);
+    let config = build_config(&args, Some(&stored()), never_ask).unwrap();
+    assert_eq!(config.auth_url, "https://keystone.new.example.test");
+    assert_eq!(config.identity_provider, "keycloak-admin");
+    assert_eq!(config.protocol, "openid");
+    assert_eq!(config.username, "carol");
+    assert_eq!(config.client_id, "old-client");
+    assert_eq!(config.project_id.as_deref(), Some("new-project"));
+    assert_eq!(config.proxy, stored().proxy);
+}
+
+#[test]
+fn a_project_name_replaces_a_stored_project_id() {
+    let args = login_args(&["--project-name", "web", "--project-domain-name", "ops"]);
+    let config = build_config(&args, Some(&stored()), never_ask).unwrap();
+    assert_eq!(config.project_id, None);
+    assert_eq!(config.project_name.as_deref(), Some("web"));
+    assert_eq!(config.project_domain_name.as_deref(), Some("ops"));
+}
+
+#[test]
+fn a_relative_cacert_becomes_absolute() {
+    let config = build_config(
+        &login_args(&["--cacert", "certs/ca.pem"]),
+        Some(&stored()),
+        never_ask,
+    )
+    .unwrap();
+    let cacert = config.cacert.unwrap();
+    assert!(Path::new(&cacert).is_absolute(), "{cacert}");
+    assert!(cacert.ends_with("/certs/ca.pem"), "{cacert}");
+}

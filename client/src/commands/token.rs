@@ -1,0 +1,26 @@
+//! `opcp-cred token`: the token alone, and the request `env` and `exec` share.
+
+use opcp_cred_proto::Secret;
+use opcp_cred_proto::messages::{TokenRequest, TokenResponse};
+use opcp_cred_proto::routes;
+
+use super::write_stdout;
+use crate::cli::TokenArgs;
+use crate::daemon::Daemon;
+
+/// A token for the profile and project the arguments name (the daemon fills in defaults).
+pub async fn fetch(args: &TokenArgs) -> anyhow::Result<TokenResponse> {
+    let request = TokenRequest {
+        profile: args.profile.resolve()?,
+        project: args.project.selector(),
+        min_valid_secs: args.min_valid.map(|d| d.as_secs()),
+    };
+    let mut daemon = Daemon::connect().await?;
+    daemon.post(routes::TOKEN, &request).await
+}
+
+pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
+    let token = fetch(args).await?;
+    let line = Secret::new(format!("{}\n", token.token.expose()));
+    write_stdout(line.expose())
+}

@@ -1,0 +1,121 @@
+//! The HTTP API on the socket: routes from `proto`, thin handlers over the broker.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use opcp_cred_proto::messages::{
+    DeleteProfileResponse, ProfileList, ProjectList, PutProfile, PutProfileResponse, Status,
+    Timestamp, TokenRequest, TokenResponse,
+};
+use opcp_cred_proto::{API_VERSION, ErrorBody, ErrorKind, routes};
+
+use crate::broker::Broker;
+use crate::error::Failure;
+
+/// Requests are tiny; anything larger is garbage or an attack.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub broker: Arc<Broker>,
+    pub started_at: Timestamp,
+}
+
+/// The whole API as a router, for the socket server and for `oneshot` tests.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route(routes::STATUS, get(status))
+        .route(routes::TOKEN, post(token))
+        .route(routes::PROFILES, get(profiles))
+        .route(routes::PROFILE, put(put_profile).delete(delete_profile))
+        .route(routes::PROFILE_PROJECTS, get(projects))
+        .fallback(unknown_route)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// `Json` whose rejections use the one error shape.
+struct Body<T>(T);
+
+impl<S: Send + Sync, T> FromRequest<S> for Body<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+{
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(Failure::new(
+                ErrorKind::BadRequest,
+                format!("bad request body: {}", rejection.body_text().to_lowercase()),
+                None,
+            )),
+        }
+    }
+}
+
+async fn status(State(state): State<AppState>) -> Json<Status> {
+    let broker = &state.broker;
+    Json(Status {
+        api_version: API_VERSION,
+        daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
+        pid: std::process::id(),
+        started_at: state.started_at,
+        config_path: broker.config().path().display().to_string(),
+        config_error: broker.config().last_error(),
+        keyring: broker.keyring_name().map(str::to_owned),
+        default_profile: broker.config().current().default_profile.clone(),
+        profiles: broker.profile_status(),
+    })
+}
+
+async fn token(
+    State(state): State<AppState>,
+    Body(request): Body<TokenRequest>,
+) -> Result<Json<TokenResponse>, Failure> {
+    state.broker.token(request).await.map(Json)
+}
+
+async fn profiles(State(state): State<AppState>) -> Json<ProfileList> {
+    Json(state.broker.profiles())
+}
+
+async fn put_profile(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Body(put): Body<PutProfile>,
+) -> Result<Json<PutProfileResponse>, Failure> {
+    state.broker.put_profile(&name, put).await.map(Json)
+}
+
+async fn delete_profile(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<DeleteProfileResponse>, Failure> {
+    state.broker.delete_profile(&name).await.map(Json)
+}
+
+async fn projects(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<ProjectList>, Failure> {
+    state.broker.projects(&name).await.map(Json)
+}
+
+/// 404 with the one error shape: a client that gets it asks `/v1/status` which side is older.
+async fn unknown_route(request: Request) -> (StatusCode, Json<ErrorBody>) {
+    let message = format!(
+        "no route {} {} (this daemon speaks API v{API_VERSION})",
+        request.method(),
+        request.uri().path()
+    );
+    (
+        StatusCode::NOT_FOUND,
+        Json(ErrorBody::new(ErrorKind::BadRequest, message, None)),
+    )
+}

@@ -1,0 +1,338 @@
+//! The token broker: an in-memory cache of project-scoped tokens keyed by (profile, project).
+//!
+//! - A request is served from the cache while the token has at least `min_valid` left.
+//! - A miss starts one upstream flow per key ([`flight`]): any number of concurrent requests for
+//!   the same key wait for that one flow and share its result, success or error.
+//! - Each profile keeps its unscoped Keystone token ([`session`]), so a second project is scoped
+//!   without a Keycloak trip. Keystone keeps the unscoped token's `expires_at` when rescoping,
+//!   so a project token can never outlive the session it came from: a request whose
+//!   `min_valid` the session cannot meet logs in again.
+//! - After Keycloak rejects the stored password the profile is marked `needs_login` and no
+//!   further password grant is made until `login` stores new credentials: Keycloak's
+//!   brute-force protection would lock the account.
+//!
+//! Tokens are never written to disk. A change of any identity input of a profile in the config
+//! file (URLs, client, user, project) drops the profile's state and with it its tokens.
+
+mod flight;
+mod profile;
+mod session;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opcp_cred_proto::ErrorKind;
+use opcp_cred_proto::messages::{
+    DeleteProfileResponse, ProfileEntry, ProfileList, ProfileStatus, ProjectList, PutProfile,
+    PutProfileResponse, TokenRequest, TokenResponse, valid_profile_name,
+};
+
+use crate::config::{Config, ConfigFile, KeyringChoice};
+use crate::error::Failure;
+use crate::store::{self, SecretKind, SecretStore};
+
+pub use profile::Credentials;
+use profile::ProfileState;
+
+/// Tokens handed out have at least this long to live unless the request says otherwise.
+pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Debug)]
+pub struct Broker {
+    config: Arc<ConfigFile>,
+    keyring: Keyring,
+    /// Live state per profile name. Replaced when the profile's config changes.
+    profiles: Mutex<HashMap<String, Arc<ProfileState>>>,
+}
+
+/// The secret store: fixed (tests, or a store chosen up front) or opened on first use from the
+/// config's `keyring` setting, so a daemon started before the desktop's keyring still works.
+#[derive(Debug)]
+enum Keyring {
+    Fixed(Arc<dyn SecretStore>),
+    FromConfig(tokio::sync::Mutex<Option<(KeyringChoice, Arc<dyn SecretStore>)>>),
+}
+
+impl Broker {
+    /// A broker whose keyring is chosen by the config file.
+    pub fn new(config: Arc<ConfigFile>) -> Self {
+        Self::with_keyring(config, Keyring::FromConfig(tokio::sync::Mutex::default()))
+    }
+
+    /// A broker with a given secret store (tests use [`store::MemoryStore`]).
+    pub fn with_store(config: Arc<ConfigFile>, store: Arc<dyn SecretStore>) -> Self {
+        Self::with_keyring(config, Keyring::Fixed(store))
+    }
+
+    fn with_keyring(config: Arc<ConfigFile>, keyring: Keyring) -> Self {
+        Self {
+            config,
+            keyring,
+            profiles: Mutex::default(),
+        }
+    }
+
+    pub fn config(&self) -> &ConfigFile {
+        &self.config
+    }
+
+    /// The store in use, opening it on first use.
+    pub async fn store(&self) -> Result<Arc<dyn SecretStore>, Failure> {
+        match &self.keyring {
+            Keyring::Fixed(store) => Ok(store.clone()),
+            Keyring::FromConfig(slot) => {
+                let choice = self.config.current().keyring;
+                let mut slot = slot.lock().await;
+                if let Some((opened_for, store)) = slot.as_ref()
+                    && *opened_for == choice
+                {
+                    return Ok(store.clone());
+                }
+                let store = tokio::task::spawn_blocking(move || store::open(choice))
+                    .await
+                    .map_err(|e| {
+                        Failure::new(
+                            ErrorKind::Internal,
+                            format!("keyring task failed: {e}"),
+                            None,
+                        )
+                    })??;
+                *slot = Some((choice, store.clone()));
+                Ok(store)
+            }
+        }
+    }
+
+    /// The name of the store in use, if one was opened.
+    pub fn keyring_name(&self) -> Option<&'static str> {
+        match &self.keyring {
+            Keyring::Fixed(store) => Some(store.name()),
+            Keyring::FromConfig(slot) => slot
+                .try_lock()
+                .ok()
+                .and_then(|s| s.as_ref().map(|(_, store)| store.name())),
+        }
+    }
+
+    /// `POST /v1/token`.
+    pub async fn token(&self, request: TokenRequest) -> Result<TokenResponse, Failure> {
+        let config = self.config.current();
+        let name = resolve_profile_name(request.profile.as_deref(), &config)?;
+        let state = self.state_for(&name, &config).await?;
+        let min_valid = request
+            .min_valid_secs
+            .map_or(DEFAULT_MIN_VALID, Duration::from_secs);
+        let Some(project) = request.project.or_else(|| state.config.project()) else {
+            return Err(state.no_project_error().await);
+        };
+        let scoped = state.scoped_token(&project, min_valid).await?;
+        Ok(state.response(&scoped))
+    }
+
+    /// `GET /v1/profiles/{name}/projects`.
+    pub async fn projects(&self, name: &str) -> Result<ProjectList, Failure> {
+        let config = self.config.current();
+        let state = self.state_for(name, &config).await?;
+        let projects = state.projects().await?;
+        Ok(ProjectList {
+            profile: name.to_owned(),
+            projects,
+        })
+    }
+
+    /// `PUT /v1/profiles/{name}`: log in with the given credentials first; only when Keycloak
+    /// and Keystone accept them are the secrets stored and the config written. The verified
+    /// session is kept, so the next `env` needs no second login.
+    pub async fn put_profile(
+        &self,
+        name: &str,
+        put: PutProfile,
+    ) -> Result<PutProfileResponse, Failure> {
+        check_profile_name(name)?;
+        let candidate = ProfileState::new(
+            name,
+            put.config.clone(),
+            Credentials::Given {
+                password: put.password.clone(),
+                client_secret: put.client_secret.clone(),
+            },
+        )?;
+        candidate.verify().await?;
+
+        let store = self.store().await?;
+        store::set(&store, name, SecretKind::Password, &put.password).await?;
+        store::set(&store, name, SecretKind::ClientSecret, &put.client_secret).await?;
+        let is_default = self
+            .config
+            .put_profile(name, &put.config, put.make_default)?;
+        candidate.use_store(store.clone());
+        let old = self
+            .lock_profiles()
+            .insert(name.to_owned(), Arc::new(candidate));
+        if let Some(old) = old {
+            old.revoke_all().await;
+        }
+        tracing::info!(profile = name, keyring = store.name(), "profile stored");
+        Ok(PutProfileResponse {
+            profile: name.to_owned(),
+            keyring: store.name().to_owned(),
+            is_default,
+        })
+    }
+
+    /// `DELETE /v1/profiles/{name}`: revoke cached tokens at Keystone, forget them, delete the
+    /// keyring entries and the config section.
+    pub async fn delete_profile(&self, name: &str) -> Result<DeleteProfileResponse, Failure> {
+        check_profile_name(name)?;
+        let config = self.config.current();
+        let known = config.profiles.contains_key(name);
+        let state = self.lock_profiles().remove(name);
+        let revoked = match state {
+            Some(state) => state.revoke_all().await,
+            None => 0,
+        };
+        if !known {
+            return Err(profile_not_found(name, &config));
+        }
+        let store = self.store().await?;
+        store::delete(&store, name, SecretKind::Password).await?;
+        store::delete(&store, name, SecretKind::ClientSecret).await?;
+        self.config.remove_profile(name)?;
+        tracing::info!(profile = name, revoked, "profile removed");
+        Ok(DeleteProfileResponse {
+            profile: name.to_owned(),
+            revoked,
+        })
+    }
+
+    /// `GET /v1/profiles`.
+    pub fn profiles(&self) -> ProfileList {
+        let config = self.config.current();
+        ProfileList {
+            default_profile: config.default_profile.clone(),
+            profiles: config
+                .profiles
+                .iter()
+                .map(|(name, config)| ProfileEntry {
+                    name: name.clone(),
+                    config: config.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// One row per configured profile, with its cached tokens and health.
+    pub fn profile_status(&self) -> Vec<ProfileStatus> {
+        let config = self.config.current();
+        let states = self.lock_profiles();
+        config
+            .profiles
+            .keys()
+            .map(|name| match states.get(name) {
+                Some(state) => state.status(),
+                None => ProfileStatus {
+                    name: name.clone(),
+                    tokens: Vec::new(),
+                    last_success: None,
+                    last_error: None,
+                    needs_login: false,
+                },
+            })
+            .collect()
+    }
+
+    /// The live state of a profile, rebuilt when its config changed on disk.
+    async fn state_for(&self, name: &str, config: &Config) -> Result<Arc<ProfileState>, Failure> {
+        check_profile_name(name)?;
+        let Some(profile_config) = config.profiles.get(name) else {
+            return Err(profile_not_found(name, config));
+        };
+        if let Some(state) = self.lock_profiles().get(name)
+            && state.config == *profile_config
+        {
+            return Ok(state.clone());
+        }
+        let store = self.store().await?;
+        let fresh = Arc::new(ProfileState::new(
+            name,
+            profile_config.clone(),
+            Credentials::Stored(store),
+        )?);
+        let mut profiles = self.lock_profiles();
+        // Another request may have rebuilt it while we opened the store: keep theirs.
+        let state = profiles
+            .entry(name.to_owned())
+            .or_insert_with(|| fresh.clone());
+        if state.config != *profile_config {
+            *state = fresh;
+        }
+        Ok(state.clone())
+    }
+
+    fn lock_profiles(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ProfileState>>> {
+        self.profiles.lock().expect("profile map lock poisoned")
+    }
+}
+
+fn resolve_profile_name(given: Option<&str>, config: &Config) -> Result<String, Failure> {
+    if let Some(name) = given {
+        return Ok(name.to_owned());
+    }
+    if let Some(name) = &config.default_profile {
+        return Ok(name.clone());
+    }
+    match config.profiles.keys().collect::<Vec<_>>().as_slice() {
+        [only] => Ok((*only).clone()),
+        [] => Err(Failure::new(
+            ErrorKind::ProfileNotFound,
+            "no profile is configured",
+            Some("run `opcp-cred import openrc.sh` or `opcp-cred login` first".to_owned()),
+        )),
+        many => Err(Failure::new(
+            ErrorKind::ProfileNotFound,
+            format!(
+                "no profile given and no default_profile set (profiles: {})",
+                many.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(
+                "pass --profile, set OPCP_CRED_PROFILE, or set default_profile in config.toml"
+                    .to_owned(),
+            ),
+        )),
+    }
+}
+
+fn check_profile_name(name: &str) -> Result<(), Failure> {
+    if valid_profile_name(name) {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            ErrorKind::BadRequest,
+            format!("`{name}` is not a valid profile name"),
+            Some("use letters, digits, `-`, `_` and `.` (at most 64)".to_owned()),
+        ))
+    }
+}
+
+fn profile_not_found(name: &str, config: &Config) -> Failure {
+    let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+    let message = if known.is_empty() {
+        format!("no profile `{name}`: no profile is configured")
+    } else {
+        format!("no profile `{name}` (profiles: {})", known.join(", "))
+    };
+    Failure::new(
+        ErrorKind::ProfileNotFound,
+        message,
+        Some(format!(
+            "create it with `opcp-cred import --profile {name} openrc.sh` or `opcp-cred login --profile {name}`"
+        )),
+    )
+}
+
+#[cfg(test)]
+mod tests;

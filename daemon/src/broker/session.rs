@@ -1,0 +1,169 @@
+//! A profile's login session: the unscoped Keystone token and what produced it.
+//!
+//! One Keycloak + federation round trip gives an unscoped token; every project of the profile
+//! is scoped from it. The session lock is held across that round trip on purpose: it is the
+//! single flight of the Keycloak leg (many projects needing a login cause one login).
+
+use std::time::{Duration, Instant, SystemTime};
+
+use opcp_cred_proto::Secret;
+use opcp_cred_proto::messages::Timestamp;
+
+use crate::error::Failure;
+use crate::oidc::{self, ClientCredentials, Discovery};
+use crate::{keystone, store};
+
+use super::profile::ProfileState;
+
+/// The unscoped token of a profile.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: Secret,
+    pub expires_at: Timestamp,
+    /// The `projects` claim of the access token that made it, to word authorisation errors.
+    pub claimed_projects: Option<Vec<String>>,
+}
+
+/// What the session lock guards.
+#[derive(Debug, Default)]
+pub struct SessionSlot {
+    /// Cached for the life of the profile state: discovery documents rarely change, and the
+    /// state is rebuilt when the discovery URL does.
+    discovery: Option<Discovery>,
+    session: Option<Session>,
+    /// Keycloak's refresh token and when it stops working (monotonic clock).
+    refresh: Option<(Secret, Instant)>,
+}
+
+impl SessionSlot {
+    /// All tokens to revoke at logout, emptying the slot.
+    pub fn take_session(&mut self) -> Option<Session> {
+        self.refresh = None;
+        self.session.take()
+    }
+}
+
+impl ProfileState {
+    /// An unscoped token with at least `min_valid` left, logging in when needed.
+    pub(super) async fn session(&self, min_valid: Duration) -> Result<Session, Failure> {
+        let mut slot = self.session.lock().await;
+        if let Some(session) = &slot.session
+            && session.expires_at.remaining(SystemTime::now()) >= min_valid
+        {
+            return Ok(session.clone());
+        }
+        if self.needs_login() {
+            return Err(self.login_required());
+        }
+        let session = self.login(&mut slot).await?;
+        slot.session = Some(session.clone());
+        Ok(session)
+    }
+
+    /// Drop `stale` if it is still the current session (another request may have replaced it).
+    pub(super) async fn forget_session(&self, stale: &Session) {
+        let mut slot = self.session.lock().await;
+        if slot
+            .session
+            .as_ref()
+            .is_some_and(|s| s.token == stale.token)
+        {
+            slot.session = None;
+        }
+    }
+
+    /// Keycloak (refresh grant while the refresh token lives, else password grant), then
+    /// Keystone federation auth.
+    async fn login(&self, slot: &mut SessionSlot) -> Result<Session, Failure> {
+        let (password, client_secret) = self.credentials().await?;
+        let discovery = if let Some(discovery) = &slot.discovery {
+            discovery.clone()
+        } else {
+            let discovery = oidc::discover(&self.http, &self.config.discovery_endpoint).await?;
+            slot.discovery = Some(discovery.clone());
+            discovery
+        };
+        let client = ClientCredentials {
+            client_id: &self.config.client_id,
+            client_secret: &client_secret,
+            auth: self.config.client_auth,
+            scope: self.config.scope.as_deref().unwrap_or("openid"),
+        };
+        let tokens = match slot
+            .refresh
+            .take()
+            .filter(|(_, until)| Instant::now() < *until)
+        {
+            Some((refresh_token, _)) => {
+                match oidc::refresh_grant(&self.http, &discovery, &client, &refresh_token).await {
+                    Ok(tokens) => tokens,
+                    Err(err) => {
+                        tracing::info!(profile = %self.name, error = %err, "refresh grant failed; using the password");
+                        self.password_grant(&discovery, &client, &password).await?
+                    }
+                }
+            }
+            None => self.password_grant(&discovery, &client, &password).await?,
+        };
+        let received = Instant::now();
+        slot.refresh = tokens
+            .refresh_token
+            .clone()
+            .zip(tokens.refresh_expires_in)
+            .filter(|(_, lifetime)| !lifetime.is_zero())
+            .map(|(token, lifetime)| (token, received + lifetime));
+        let unscoped = keystone::federated_auth(
+            &self.http,
+            &self.auth_url,
+            &self.config.identity_provider,
+            &self.config.protocol,
+            &tokens.access_token,
+        )
+        .await?;
+        Ok(Session {
+            token: unscoped.token,
+            expires_at: unscoped.expires_at,
+            claimed_projects: oidc::projects_claim(&tokens.access_token),
+        })
+    }
+
+    async fn password_grant(
+        &self,
+        discovery: &Discovery,
+        client: &ClientCredentials<'_>,
+        password: &Secret,
+    ) -> Result<oidc::OidcTokens, Failure> {
+        oidc::password_grant(
+            &self.http,
+            discovery,
+            client,
+            &self.config.username,
+            password,
+        )
+        .await
+        .map_err(|err| {
+            if err.is_rejected_password() {
+                self.mark_needs_login();
+            }
+            Failure::from(err)
+        })
+    }
+
+    /// The password and client secret: given with the request being verified, or from the
+    /// keyring. Read at each login rather than kept, so they stay in memory only briefly.
+    async fn credentials(&self) -> Result<(Secret, Secret), Failure> {
+        let store = match &*self.credentials_source() {
+            super::Credentials::Given {
+                password,
+                client_secret,
+            } => return Ok((password.clone(), client_secret.clone())),
+            super::Credentials::Stored(store) => store.clone(),
+        };
+        let password = store::get(&store, &self.name, store::SecretKind::Password).await?;
+        let client_secret = store::get(&store, &self.name, store::SecretKind::ClientSecret).await?;
+        match (password, client_secret) {
+            (Some(password), Some(client_secret)) => Ok((password, client_secret)),
+            _ => Err(self.secrets_missing(store.name())),
+        }
+    }
+}

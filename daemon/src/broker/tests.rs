@@ -1,0 +1,198 @@
+//! The broker against the simulator, in process: single flight, rescoping without Keycloak,
+//! no retry of a rejected password, nothing stored when verification fails.
+
+use std::sync::Arc;
+
+use opcp_cred_proto::messages::{
+    ClientAuth, ProfileConfig, ProjectSelector, PutProfile, TokenRequest,
+};
+use opcp_cred_proto::{ErrorKind, Secret};
+use opcp_cred_tests::sim::{Counters, Sim, SimConfig, fixture};
+
+use super::Broker;
+use crate::config::ConfigFile;
+use crate::store::{MemoryStore, SecretKind, SecretStore};
+
+struct Fixture {
+    sim: Sim,
+    broker: Arc<Broker>,
+    store: Arc<MemoryStore>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let sim = Sim::start(SimConfig::default()).await.expect("simulator");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Arc::new(ConfigFile::open(dir.path().join("config.toml")).expect("config"));
+    let store = Arc::new(MemoryStore::new());
+    let broker = Arc::new(Broker::with_store(config, store.clone()));
+    Fixture {
+        sim,
+        broker,
+        store,
+        _dir: dir,
+    }
+}
+
+/// A new broker on the same config and store: a cold cache, as after a restart.
+fn cold_broker(f: &Fixture) -> Arc<Broker> {
+    let config = ConfigFile::open(f.broker.config().path().to_owned()).expect("config");
+    Arc::new(Broker::with_store(Arc::new(config), f.store.clone()))
+}
+
+fn profile_config(sim: &Sim) -> ProfileConfig {
+    ProfileConfig {
+        auth_url: sim.keystone_url(),
+        identity_provider: fixture::IDP.into(),
+        protocol: fixture::PROTOCOL.into(),
+        discovery_endpoint: sim.discovery_url(fixture::REALM),
+        client_id: fixture::CLIENT_ID.into(),
+        username: fixture::USER.into(),
+        project_id: Some(fixture::PROJECT_WEB_ID.into()),
+        project_name: None,
+        project_domain_name: None,
+        interface: None,
+        region_name: None,
+        cacert: None,
+        insecure: false,
+        proxy: None,
+        client_auth: ClientAuth::Basic,
+        scope: None,
+    }
+}
+
+fn put(sim: &Sim, password: &str) -> PutProfile {
+    PutProfile {
+        config: profile_config(sim),
+        password: Secret::new(password),
+        client_secret: Secret::new(fixture::CLIENT_SECRET),
+        make_default: true,
+    }
+}
+
+fn request(project: Option<&str>) -> TokenRequest {
+    TokenRequest {
+        profile: Some("pod".into()),
+        project: project.map(|id| ProjectSelector::Id { id: id.into() }),
+        min_valid_secs: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_logs_in_once_and_the_next_token_is_a_cache_hit() {
+    let f = fixture().await;
+    f.broker
+        .put_profile("pod", put(&f.sim, fixture::PASSWORD))
+        .await
+        .expect("put");
+    assert_eq!(f.sim.counters().password_grant_ok, 1);
+    let stored = f
+        .store
+        .get("pod", SecretKind::Password)
+        .expect("store")
+        .expect("stored");
+    assert_eq!(stored.expose(), fixture::PASSWORD);
+
+    f.sim.reset_counters();
+    let token = f.broker.token(request(None)).await.expect("token");
+    assert_eq!(token.project_id, fixture::PROJECT_WEB_ID);
+    assert_eq!(f.sim.counters(), Counters::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_flow_and_rescoping_skips_keycloak() {
+    let f = fixture().await;
+    f.broker
+        .put_profile("pod", put(&f.sim, fixture::PASSWORD))
+        .await
+        .expect("put");
+    let broker = cold_broker(&f);
+    f.sim.reset_counters();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let broker = broker.clone();
+            tokio::spawn(async move { broker.token(request(None)).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.expect("task").expect("token").token);
+    }
+    assert!(tokens.iter().all(|t| *t == tokens[0]));
+    let counters = f.sim.counters();
+    assert_eq!(
+        (
+            counters.password_grant_ok,
+            counters.federation_auth,
+            counters.scope
+        ),
+        (1, 1, 1),
+        "{counters:?}"
+    );
+
+    let db = broker
+        .token(request(Some(fixture::PROJECT_DB_ID)))
+        .await
+        .expect("second project");
+    assert_eq!(db.project_id, fixture::PROJECT_DB_ID);
+    let counters = f.sim.counters();
+    assert_eq!(
+        (
+            counters.password_grant_ok,
+            counters.federation_auth,
+            counters.scope
+        ),
+        (1, 1, 2),
+        "{counters:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_password_is_not_retried() {
+    let f = fixture().await;
+    f.broker
+        .put_profile("pod", put(&f.sim, fixture::PASSWORD))
+        .await
+        .expect("put");
+    f.sim
+        .set_password(fixture::REALM, fixture::USER, "rotated-fake-password");
+    let cold = cold_broker(&f);
+    f.sim.reset_counters();
+    let first = cold.token(request(None)).await.expect_err("rejected");
+    assert_eq!(first.kind(), ErrorKind::AuthRejected, "{first:?}");
+    let second = cold.token(request(None)).await.expect_err("still rejected");
+    assert_eq!(second.kind(), ErrorKind::LoginRequired, "{second:?}");
+    assert!(
+        second
+            .0
+            .hint
+            .as_deref()
+            .unwrap_or_default()
+            .contains("opcp-cred login")
+    );
+    assert_eq!(
+        f.sim.counters().password_grant_failed,
+        1,
+        "one attempt only"
+    );
+    // A broker that still has a valid token keeps serving it.
+    f.broker.token(request(None)).await.expect("cached token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_stored_when_verification_fails() {
+    let f = fixture().await;
+    let err = f
+        .broker
+        .put_profile("pod", put(&f.sim, "wrong-fake-password"))
+        .await
+        .expect_err("rejected");
+    assert_eq!(err.kind(), ErrorKind::AuthRejected);
+    assert!(
+        f.store
+            .get("pod", SecretKind::Password)
+            .expect("store")
+            .is_none()
+    );
+    assert!(f.broker.config().current().profiles.is_empty());
+}

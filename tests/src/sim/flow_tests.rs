@@ -1,0 +1,742 @@
+//! The simulator driven over real sockets with reqwest, as a client would: the whole login
+//! flow, every error row, counters, faults and TLS.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use super::fixture::{
+    ADMIN_REALM, ADMIN_USER, CLIENT_ID, CLIENT_SECRET, IDP, NO_DAG_CLIENT_ID, PASSWORD,
+    PROJECT_DB_ID, PROJECT_SECRET_ID, PROJECT_WEB_ID, PROTOCOL, REALM, USER, USER_REQUIRED_ACTIONS,
+};
+use super::{Counters, Fault, RescopeExpiry, Sim, SimConfig, Target};
+
+fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // No pooling: every request opens its own connection, so faults that act on
+    // connections (drop, refuse) hit the request that follows them.
+    Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("build a reqwest client")
+}
+
+async fn start(config: SimConfig) -> (Sim, Client) {
+    (
+        Sim::start(config).await.expect("start the simulator"),
+        client(),
+    )
+}
+
+fn token_url(sim: &Sim, realm: &str) -> String {
+    format!(
+        "{}/realms/{realm}/protocol/openid-connect/token",
+        sim.keycloak_url()
+    )
+}
+
+fn federation_url(sim: &Sim, idp: &str) -> String {
+    let base = sim.keystone_url();
+    format!("{base}/v3/OS-FEDERATION/identity_providers/{idp}/protocols/{PROTOCOL}/auth")
+}
+
+/// A password grant with `client_secret_basic`; returns the status and the JSON body.
+async fn password_grant(
+    sim: &Sim,
+    http: &Client,
+    realm: &str,
+    (client_id, secret): (&str, &str),
+    (user, password): (&str, &str),
+) -> (StatusCode, Value) {
+    let form = [
+        ("grant_type", "password"),
+        ("username", user),
+        ("password", password),
+        ("scope", "openid profile"),
+    ];
+    let response = http
+        .post(token_url(sim, realm))
+        .basic_auth(client_id, Some(secret))
+        .form(&form)
+        .send()
+        .await
+        .expect("reach Keycloak");
+    (
+        response.status(),
+        response.json().await.expect("a JSON body"),
+    )
+}
+
+async fn login(sim: &Sim, http: &Client, realm: &str, user: &str) -> String {
+    let credentials = (CLIENT_ID, CLIENT_SECRET);
+    let (status, body) = password_grant(sim, http, realm, credentials, (user, PASSWORD)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_owned()
+}
+
+/// Federation auth; returns the status, `X-Subject-Token` and the body.
+async fn federate(sim: &Sim, http: &Client, idp: &str, jwt: &str) -> (StatusCode, String, Value) {
+    let response = http
+        .post(federation_url(sim, idp))
+        .bearer_auth(jwt)
+        .send()
+        .await
+        .expect("reach Keystone");
+    split(response).await
+}
+
+async fn scope(sim: &Sim, http: &Client, token: &str, scope: Value) -> (StatusCode, String, Value) {
+    let body = json!({
+        "auth": {
+            "identity": { "methods": ["token"], "token": { "id": token } },
+            "scope": scope,
+        }
+    });
+    let url = format!("{}/v3/auth/tokens", sim.keystone_url());
+    split(
+        http.post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("reach Keystone"),
+    )
+    .await
+}
+
+async fn split(response: reqwest::Response) -> (StatusCode, String, Value) {
+    let status = response.status();
+    let subject = response
+        .headers()
+        .get("x-subject-token")
+        .map(|value| value.to_str().expect("ASCII").to_owned())
+        .unwrap_or_default();
+    (
+        status,
+        subject,
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn unscoped_token(sim: &Sim, http: &Client) -> String {
+    let jwt = login(sim, http, REALM, USER).await;
+    let (status, token, _) = federate(sim, http, IDP, &jwt).await;
+    assert_eq!(status, StatusCode::CREATED);
+    token
+}
+
+fn keystone_error(body: &Value, code: u16) -> &str {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body["error"]["message"].as_str().expect("a message")
+}
+
+#[tokio::test]
+async fn whole_flow_with_prefix() {
+    let config = SimConfig {
+        keystone_prefix: "identity/".into(),
+        ..SimConfig::default()
+    };
+    let (sim, http) = start(config).await;
+    assert!(sim.keystone_url().ends_with("/identity"));
+
+    let unscoped = discover_login_federate(&sim, &http).await;
+    let web = scope_by_id_and_name(&sim, &http, &unscoped).await;
+    list_validate_revoke(&sim, &http, &unscoped, &web).await;
+
+    assert_eq!(
+        sim.counters(),
+        Counters {
+            discovery: 1,
+            jwks: 1,
+            password_grant_ok: 1,
+            federation_auth: 1,
+            scope: 2,
+            validate: 3,
+            revoke: 1,
+            projects: 1,
+            ..Counters::default()
+        }
+    );
+    let served: Value = get_json(&http, &format!("{}/_sim/counters", sim.keycloak_url())).await;
+    assert_eq!(served["validate"], 3);
+    sim.reset_counters();
+    assert_eq!(sim.counters(), Counters::default());
+}
+
+async fn get_json(http: &Client, url: &str) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+async fn discover_login_federate(sim: &Sim, http: &Client) -> String {
+    let discovery = get_json(http, &sim.discovery_url(REALM)).await;
+    assert_eq!(discovery["token_endpoint"], token_url(sim, REALM));
+    assert_eq!(
+        discovery["issuer"],
+        format!("{}/realms/{REALM}", sim.keycloak_url())
+    );
+    let jwks = get_json(http, discovery["jwks_uri"].as_str().unwrap()).await;
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+
+    let jwt = login(sim, http, REALM, USER).await;
+    let (status, unscoped, body) = federate(sim, http, IDP, &jwt).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(unscoped.starts_with("gAAAAA") && unscoped.len() > 150);
+    let token = &body["token"];
+    assert_eq!(token["methods"], json!(["openid"]));
+    assert_eq!(token["user"]["name"], USER);
+    assert_eq!(
+        token["user"]["OS-FEDERATION"]["identity_provider"]["id"],
+        IDP
+    );
+    unscoped
+}
+
+async fn scope_by_id_and_name(sim: &Sim, http: &Client, unscoped: &str) -> String {
+    let by_id = json!({"project": {"id": PROJECT_WEB_ID}});
+    let (status, web, body) = scope(sim, http, unscoped, by_id).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = &body["token"];
+    assert_eq!(token["project"]["id"], PROJECT_WEB_ID);
+    assert_eq!(token["roles"][0]["name"], "member");
+    assert!(token["expires_at"].as_str().unwrap().ends_with(".000000Z"));
+    let identity = &token["catalog"][0]["endpoints"][0]["url"];
+    assert_eq!(*identity, format!("{}/v3", sim.keystone_url()));
+
+    let by_name = json!({"project": {"name": "db", "domain": {"name": "Default"}}});
+    let (status, _, body) = scope(sim, http, unscoped, by_name).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["token"]["project"]["id"], PROJECT_DB_ID);
+    web
+}
+
+async fn list_validate_revoke(sim: &Sim, http: &Client, unscoped: &str, web: &str) {
+    let projects_url = format!("{}/v3/auth/projects", sim.keystone_url());
+    let request = http.get(&projects_url).header("X-Auth-Token", unscoped);
+    let projects: Value = request.send().await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = projects["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [PROJECT_WEB_ID, PROJECT_DB_ID]);
+
+    let tokens_url = format!("{}/v3/auth/tokens", sim.keystone_url());
+    let about = |request: reqwest::RequestBuilder| {
+        request
+            .header("X-Auth-Token", unscoped)
+            .header("X-Subject-Token", web)
+            .send()
+    };
+    let response = about(http.get(&tokens_url)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-subject-token"], web);
+    let head = about(http.head(&tokens_url)).await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+
+    let revoke = about(http.delete(&tokens_url)).await.unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    assert!(sim.is_revoked(web));
+    let (status, _, body) = split(about(http.get(&tokens_url)).await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(keystone_error(&body, 404).starts_with("Could not find token"));
+}
+
+#[tokio::test]
+async fn version_documents_use_the_request_host_and_prefix() {
+    let config = SimConfig {
+        keystone_prefix: "/identity".into(),
+        ..SimConfig::default()
+    };
+    let (sim, http) = start(config).await;
+    for root in [sim.keystone_url(), format!("{}/", sim.keystone_url())] {
+        let response = http.get(&root).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::MULTIPLE_CHOICES);
+        let body: Value = response.json().await.unwrap();
+        let href = &body["versions"]["values"][0]["links"][0]["href"];
+        assert_eq!(*href, format!("{}/v3/", sim.keystone_url()));
+    }
+    let v3: Value = http
+        .get(format!("{}/v3", sim.keystone_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v3["version"]["id"], "v3.14");
+    assert_eq!(v3["version"]["status"], "stable");
+    let localhost = sim.keystone_url().replace("127.0.0.1", "localhost");
+    let v3: Value = http
+        .get(format!("{localhost}/v3/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v3["version"]["links"][0]["href"],
+        format!("{localhost}/v3/")
+    );
+    assert_eq!(sim.counters().version_docs, 4);
+    let outside = http
+        .get(format!(
+            "{}/v3",
+            sim.keystone_url().replace("/identity", "")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn client_secret_post_and_refresh() {
+    let (sim, http) = start(SimConfig::default()).await;
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+        ("username", USER),
+        ("password", PASSWORD),
+    ];
+    let response = http
+        .post(token_url(&sim, REALM))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    assert_eq!(body["refresh_expires_in"], 1800);
+    assert!(
+        body.get("id_token").is_none(),
+        "no openid scope, no id_token"
+    );
+
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let refreshed = http
+        .post(token_url(&sim, REALM))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    let (status, _, _) = federate(
+        &sim,
+        &http,
+        IDP,
+        refreshed["access_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    sim.set_clock_offset(1801);
+    let expired = http
+        .post(token_url(&sim, REALM))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), StatusCode::BAD_REQUEST);
+    let body: Value = expired.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "Token is not active"})
+    );
+    let counters = sim.counters();
+    assert_eq!((counters.password_grant_ok, counters.refresh_grant), (1, 2));
+}
+
+#[tokio::test]
+async fn keycloak_error_rows() {
+    let (sim, http) = start(SimConfig::default()).await;
+    let good = (CLIENT_ID, CLIENT_SECRET);
+    let rows = [
+        (
+            good,
+            (USER, "wrong-fake"),
+            401,
+            "invalid_grant",
+            "Invalid user credentials",
+        ),
+        (
+            good,
+            ("nobody", PASSWORD),
+            401,
+            "invalid_grant",
+            "Invalid user credentials",
+        ),
+        (
+            ("unknown", CLIENT_SECRET),
+            (USER, PASSWORD),
+            401,
+            "invalid_client",
+            "Invalid client or Invalid client credentials",
+        ),
+        (
+            (CLIENT_ID, "wrong-fake"),
+            (USER, PASSWORD),
+            401,
+            "unauthorized_client",
+            "Invalid client or Invalid client credentials",
+        ),
+        (
+            (NO_DAG_CLIENT_ID, CLIENT_SECRET),
+            (USER, PASSWORD),
+            400,
+            "unauthorized_client",
+            "Client not allowed for direct access grants",
+        ),
+        (
+            good,
+            (USER_REQUIRED_ACTIONS, PASSWORD),
+            400,
+            "invalid_grant",
+            "Account is not fully set up",
+        ),
+    ];
+    for (client, user, status, error, description) in rows {
+        let (got, body) = password_grant(&sim, &http, REALM, client, user).await;
+        assert_eq!(got.as_u16(), status, "{body}");
+        assert_eq!(
+            body,
+            json!({"error": error, "error_description": description})
+        );
+    }
+    let form = [("grant_type", "client_credentials")];
+    let response = http
+        .post(token_url(&sim, REALM))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unsupported_grant_type");
+    let counters = sim.counters();
+    assert_eq!(
+        (counters.password_grant_ok, counters.password_grant_failed),
+        (0, 6)
+    );
+
+    sim.set_password(REALM, USER, "rotated-fake");
+    let (status, _) = password_grant(&sim, &http, REALM, good, (USER, PASSWORD)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = password_grant(&sim, &http, REALM, good, (USER, "rotated-fake")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn keystone_error_rows() {
+    let (sim, http) = start(SimConfig::default()).await;
+    let (status, _, body) = federate(&sim, &http, "nope", "x").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        keystone_error(&body, 404),
+        "Could not find Identity Provider: nope."
+    );
+
+    let response = http
+        .post(federation_url(&sim, IDP))
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = format!("Keystone uri=\"{}\"", sim.keystone_url());
+    assert_eq!(response.headers()["www-authenticate"], challenge.as_str());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["title"], "Unauthorized");
+
+    // A token of realm master is not one the `keycloak` identity provider trusts.
+    let admin_jwt = login(&sim, &http, ADMIN_REALM, ADMIN_USER).await;
+    assert_eq!(
+        federate(&sim, &http, IDP, &admin_jwt).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        federate(&sim, &http, "keycloak-admin", &admin_jwt).await.0,
+        StatusCode::CREATED
+    );
+
+    let unscoped = unscoped_token(&sim, &http).await;
+    for project in [
+        json!({"id": PROJECT_SECRET_ID}),
+        json!({"id": "ffffffffffffffffffffffffffffffff"}),
+    ] {
+        let (status, _, body) = scope(&sim, &http, &unscoped, json!({ "project": project })).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            keystone_error(&body, 401),
+            "The request you have made requires authentication."
+        );
+    }
+    let (status, _, _) = scope(
+        &sim,
+        &http,
+        "gAAAAAunknown",
+        json!({"project": {"id": PROJECT_WEB_ID}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Access tokens expire after 300 s; Keystone tokens after 3600 s.
+    let jwt = login(&sim, &http, REALM, USER).await;
+    sim.set_clock_offset(301);
+    assert_eq!(
+        federate(&sim, &http, IDP, &jwt).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    sim.set_clock_offset(3600);
+    let (status, _, _) = scope(
+        &sim,
+        &http,
+        &unscoped,
+        json!({"project": {"id": PROJECT_WEB_ID}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn rescoping_expiry_policies() {
+    for (policy, renewed) in [
+        (RescopeExpiry::KeepSource, false),
+        (RescopeExpiry::Fresh, true),
+    ] {
+        let config = SimConfig {
+            rescope_expiry: policy,
+            ..SimConfig::default()
+        };
+        let (sim, http) = start(config).await;
+        let unscoped = unscoped_token(&sim, &http).await;
+        sim.set_clock_offset(100);
+        let web = json!({"project": {"id": PROJECT_WEB_ID}});
+        let (_, scoped, body) = scope(&sim, &http, &unscoped, web.clone()).await;
+        let (_, rescoped, unscoped_again) = scope(&sim, &http, &scoped, Value::Null).await;
+        assert!(unscoped_again["token"].get("project").is_none());
+        assert!(!rescoped.is_empty());
+        let url = format!("{}/v3/auth/tokens", sim.keystone_url());
+        let source: Value = http
+            .get(&url)
+            .header("X-Auth-Token", &scoped)
+            .header("X-Subject-Token", &unscoped)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let same = body["token"]["expires_at"] == source["token"]["expires_at"];
+        assert_eq!(same, !renewed, "{policy:?}");
+    }
+}
+
+#[tokio::test]
+async fn date_header_follows_the_clock() {
+    let (sim, http) = start(SimConfig::default()).await;
+    sim.set_clock_offset(400 * 86_400 * 365);
+    let response = http.get(sim.discovery_url(REALM)).send().await.unwrap();
+    let date = response.headers()["date"].to_str().unwrap().to_owned();
+    assert!(date.ends_with(" GMT"));
+    assert!(
+        !date.contains(" 202"),
+        "{date} should be four centuries ahead"
+    );
+}
+
+#[tokio::test]
+async fn status_delay_and_drop_faults() {
+    let (sim, http) = start(SimConfig::default()).await;
+    sim.set_fault(Target::KeycloakToken, Some(Fault::Status(503)));
+    let (status, body) = password_grant(
+        &sim,
+        &http,
+        REALM,
+        (CLIENT_ID, CLIENT_SECRET),
+        (USER, PASSWORD),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(
+        sim.counters().password_grant_failed,
+        0,
+        "faulted requests are not counted"
+    );
+    assert_eq!(
+        http.get(sim.discovery_url(REALM))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    sim.set_fault(Target::KeycloakToken, None);
+
+    sim.set_fault(Target::Keystone, Some(Fault::Status(503)));
+    let response = http.get(sim.keystone_url()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["title"], "Service Unavailable");
+    sim.set_fault(Target::Keystone, None);
+
+    sim.set_fault(
+        Target::Discovery,
+        Some(Fault::Delay(Duration::from_millis(300))),
+    );
+    let started = Instant::now();
+    assert_eq!(
+        http.get(sim.discovery_url(REALM))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    sim.set_fault(Target::FederationAuth, Some(Fault::Drop));
+    let dropped = http
+        .post(federation_url(&sim, IDP))
+        .bearer_auth("x")
+        .send()
+        .await;
+    let error = dropped.expect_err("the connection is closed without an answer");
+    assert!(!error.is_connect() && !error.is_status(), "{error:?}");
+    assert_eq!(sim.counters().federation_auth, 0);
+}
+
+#[tokio::test]
+async fn refuse_fault_closes_and_reopens_the_port() {
+    let (sim, http) = start(SimConfig::default()).await;
+    sim.set_fault(Target::Keycloak, Some(Fault::Refuse));
+    let refused = http
+        .get(sim.discovery_url(REALM))
+        .send()
+        .await
+        .expect_err("refused");
+    assert!(refused.is_connect(), "{refused:?}");
+    // The other server is untouched.
+    assert_eq!(
+        http.get(sim.keystone_url()).send().await.unwrap().status(),
+        StatusCode::MULTIPLE_CHOICES
+    );
+    sim.set_fault(Target::Keycloak, None);
+    assert_eq!(
+        http.get(sim.discovery_url(REALM))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Twice, to be sure the reopened socket can be closed again.
+    sim.set_fault(Target::KeycloakToken, Some(Fault::Refuse));
+    assert!(
+        http.get(sim.discovery_url(REALM))
+            .send()
+            .await
+            .unwrap_err()
+            .is_connect()
+    );
+    sim.set_fault(Target::KeycloakToken, None);
+    assert_eq!(
+        http.get(sim.discovery_url(REALM))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn tls_needs_the_ca() {
+    let config = SimConfig {
+        tls: true,
+        ..SimConfig::default()
+    };
+    let (sim, untrusting) = start(config).await;
+    assert!(sim.keycloak_url().starts_with("https://"));
+    let error = untrusting
+        .get(sim.discovery_url(REALM))
+        .send()
+        .await
+        .expect_err("untrusted certificate");
+    assert!(error.is_connect(), "{error:?}");
+
+    let ca = reqwest::Certificate::from_pem(sim.ca_pem().unwrap().as_bytes()).unwrap();
+    let trusting = Client::builder().tls_certs_only([ca]).build().unwrap();
+    let discovery: Value = trusting
+        .get(sim.discovery_url(REALM))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        discovery["issuer"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://127.0.0.1:")
+    );
+    let jwt = login(&sim, &trusting, REALM, USER).await;
+    assert_eq!(
+        federate(&sim, &trusting, IDP, &jwt).await.0,
+        StatusCode::CREATED
+    );
+    let localhost = sim.keystone_url().replace("127.0.0.1", "localhost");
+    assert_eq!(
+        trusting.get(localhost).send().await.unwrap().status(),
+        StatusCode::MULTIPLE_CHOICES
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_sim_stops_the_servers() {
+    let (sim, http) = start(SimConfig::default()).await;
+    let url = sim.discovery_url(REALM);
+    assert_eq!(
+        http.get(&url).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    drop(sim);
+    // The accept loop may need a moment to see the shutdown; poll instead of sleeping.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match http.get(&url).send().await {
+            Err(error) if error.is_connect() => break,
+            _ if Instant::now() > deadline => panic!("the simulator still answers after drop"),
+            _ => tokio::task::yield_now().await,
+        }
+    }
+}
+
+#[test]
+fn openrc_names_the_fixture() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = runtime.block_on(Sim::start(SimConfig::default())).unwrap();
+    let openrc = sim.openrc(None);
+    assert!(openrc.contains("export OS_AUTH_TYPE=v3oidcpassword\n"));
+    assert!(openrc.contains(&format!("export OS_AUTH_URL={}/v3\n", sim.keystone_url())));
+    assert!(openrc.contains(&format!("export OS_PROJECT_ID={PROJECT_WEB_ID}\n")));
+    assert!(!openrc.contains("OS_CACERT"));
+    // set_fault works from a thread outside the runtime.
+    sim.set_fault(Target::Keystone, Some(Fault::Refuse));
+    sim.set_fault(Target::Keystone, None);
+}

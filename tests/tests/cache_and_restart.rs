@@ -1,0 +1,53 @@
+//! The cache: one upstream flow for 50 concurrent cold requests, none for a later one, and a
+//! daemon killed with SIGKILL that serves again from the keyring without a new `login`.
+
+use std::thread;
+
+use opcp_cred_tests::daemon::DaemonGuard;
+use opcp_cred_tests::env::{SimGuard, TestEnv, ok};
+use opcp_cred_tests::keyring::KeyringKind;
+use opcp_cred_tests::sim::{Counters, SimConfig};
+
+#[test]
+fn fifty_concurrent_cold_requests_cause_one_flow_and_a_killed_daemon_recovers() {
+    let sim = SimGuard::start(SimConfig::default());
+    let env = TestEnv::new(KeyringKind::Keyutils);
+    let daemon = DaemonGuard::start(&env);
+    let profile = env.profile("pod");
+    let openrc = env.write_openrc(&sim, "openrc.sh");
+    ok(&env.run(["import", "--profile", &profile, openrc.to_str().unwrap()]));
+
+    // A crash: the cache is gone, the secrets are in the keyring.
+    daemon.kill();
+    let _daemon = DaemonGuard::start(&env);
+    sim.reset_counters();
+
+    let tokens: Vec<String> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..50)
+            .map(|_| scope.spawn(|| ok(&env.run(["token", "--profile", &profile]))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client thread"))
+            .collect()
+    });
+    let first = tokens[0].trim();
+    assert!(!first.is_empty());
+    assert!(
+        tokens.iter().all(|t| t.trim() == first),
+        "all 50 got the same token"
+    );
+    let counters = sim.counters();
+    assert_eq!(counters.password_grant_ok, 1, "{counters:?}");
+    assert_eq!(counters.federation_auth, 1, "{counters:?}");
+    assert_eq!(counters.scope, 1, "{counters:?}");
+
+    sim.reset_counters();
+    let again = ok(&env.run(["env", "--profile", &profile]));
+    assert!(again.contains(first), "a later call is a cache hit");
+    assert_eq!(
+        sim.counters(),
+        Counters::default(),
+        "no upstream request for a cache hit"
+    );
+}
