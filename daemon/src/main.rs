@@ -1,5 +1,6 @@
 //! `opcp-credd`: parse flags, harden, daemonise unless `--foreground`, then serve.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -54,7 +55,7 @@ fn main() -> ExitCode {
         init_tracing(&args.log_level);
         run_foreground(&args, &location)
     } else {
-        detach(&args, &location)
+        detach(&args)
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -202,7 +203,7 @@ async fn shutdown_signal() {
 
 /// Start a detached copy of ourselves in the foreground mode and return once it serves, so
 /// that whoever started us (the client's autostart) can connect right away.
-fn detach(args: &Args, location: &SocketLocation) -> anyhow::Result<()> {
+fn detach(args: &Args) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("cannot find the opcp-credd executable")?;
     let log_path = log_file()?;
@@ -216,8 +217,11 @@ fn detach(args: &Args, location: &SocketLocation) -> anyhow::Result<()> {
             "--log-level",
             &args.log_level,
         ])
-        .arg("--socket")
-        .arg(&location.socket)
+        .args(
+            args.socket
+                .iter()
+                .flat_map(|path| [OsStr::new("--socket"), path.as_os_str()]),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log)

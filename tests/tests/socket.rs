@@ -164,3 +164,22 @@ fn systemd_accepts_both_units() {
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stderr.trim().is_empty(), "warnings: {stderr}");
 }
+
+#[test]
+fn the_client_starts_the_daemon_when_nothing_answers() {
+    let env = TestEnv::new(KeyringKind::Keyutils);
+    let run = |args: &[&str]| {
+        let mut cmd = env.client(args);
+        cmd.env_remove("OPCP_CRED_NO_AUTOSTART");
+        cmd.output().unwrap()
+    };
+    let status: serde_json::Value = serde_json::from_str(&ok(&run(&["status", "--json"]))).unwrap();
+    let pid = status["pid"].as_i64().expect("pid");
+    assert_eq!(mode(env.socket_path().parent().unwrap()), 0o700);
+    // A second client finds the same daemon.
+    let again: serde_json::Value = serde_json::from_str(&ok(&run(&["status", "--json"]))).unwrap();
+    assert_eq!(again["pid"], pid);
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+}
