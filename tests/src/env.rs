@@ -2,6 +2,7 @@
 //! keyring, and scrubbed commands for the real binaries.
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -113,6 +114,24 @@ impl TestEnv {
         S: AsRef<OsStr>,
     {
         self.client(args).output().expect("run opcp-cred")
+    }
+
+    /// `opcp-cred import --profile PROFILE -` with `openrc` on standard input.
+    pub fn import_text(&self, profile: &str, openrc: &str) -> Output {
+        let mut child = self
+            .client(["import", "--profile", profile, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run opcp-cred import");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(openrc.as_bytes())
+            .expect("write the openrc");
+        child.wait_with_output().expect("wait for opcp-cred import")
     }
 
     /// An openrc file in the OPCP guide's format for the simulator's fixture user.

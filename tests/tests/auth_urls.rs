@@ -1,9 +1,6 @@
 //! Every `auth_url` form of DESIGN.md's table reaches Keystone at the right paths, with
 //! Keystone at the root and under a path prefix.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use opcp_cred_tests::daemon::DaemonGuard;
 use opcp_cred_tests::env::{SimGuard, TestEnv, ok, openrc_text, text};
 use opcp_cred_tests::keyring::KeyringKind;
@@ -19,20 +16,7 @@ fn import_with_auth_url(
         &format!("OS_AUTH_URL={}\n", sim.keystone_url()),
         &format!("OS_AUTH_URL={auth_url}\n"),
     );
-    let mut child = env
-        .client(["import", "--profile", profile, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(openrc.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    env.import_text(profile, &openrc)
 }
 
 fn check_forms(prefix: &str, forms: &[&str]) {

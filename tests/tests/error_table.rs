@@ -1,9 +1,6 @@
 //! Each row of DESIGN.md's error table: what the user sees and the exit code, with nothing
 //! stored after a failed import.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use opcp_cred_tests::daemon::DaemonGuard;
 use opcp_cred_tests::env::{SimGuard, TestEnv, ok, openrc_text, text};
 use opcp_cred_tests::keyring::KeyringKind;
@@ -16,23 +13,6 @@ struct Row {
     exit_code: i32,
     /// Phrases the message + hint must contain (lower-case).
     says: &'static [&'static str],
-}
-
-fn import(env: &TestEnv, profile: &str, openrc: &str) -> std::process::Output {
-    let mut child = env
-        .client(["import", "--profile", profile, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(openrc.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 fn edit(from: &str, to: &str) -> (String, String) {
@@ -50,7 +30,7 @@ fn check(env: &TestEnv, sim: &SimGuard, row: &Row) {
         openrc = openrc.replace(from.as_str(), to);
     }
     let profile = env.profile("err");
-    let out = import(env, &profile, &openrc);
+    let out = env.import_text(&profile, &openrc);
     let (stdout, stderr) = text(&out);
     assert_eq!(
         out.status.code(),
@@ -179,7 +159,7 @@ fn untrusted_certificate_then_cacert() {
     std::fs::write(&ca, sim.ca_pem().expect("a TLS simulator has a CA")).unwrap();
     let openrc = format!("{}export OS_CACERT={}\n", openrc_text(&sim), ca.display());
     let profile = env.profile("tls");
-    ok(&import(&env, &profile, &openrc));
+    ok(&env.import_text(&profile, &openrc));
     let exports = ok(&env.run(["env", "--profile", &profile]));
     assert!(
         exports.contains(&format!("OS_CACERT='{}';", ca.display())),
