@@ -96,18 +96,11 @@ pub struct ProjectArgs {
 
 impl ProjectArgs {
     pub fn selector(&self) -> Option<ProjectSelector> {
-        if let Some(id) = &self.project_id {
-            return Some(ProjectSelector::Id { id: id.clone() });
-        }
-        self.project_name
-            .as_ref()
-            .map(|name| ProjectSelector::Name {
-                name: name.clone(),
-                domain_name: self
-                    .project_domain_name
-                    .clone()
-                    .unwrap_or_else(|| "Default".to_owned()),
-            })
+        ProjectSelector::from_parts(
+            self.project_id.as_deref(),
+            self.project_name.as_deref(),
+            self.project_domain_name.as_deref(),
+        )
     }
 }
 

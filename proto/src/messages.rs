@@ -60,6 +60,27 @@ pub enum ProjectSelector {
     Name { name: String, domain_name: String },
 }
 
+/// The domain a project name is looked up in when none is given (Keystone's default domain).
+pub const DEFAULT_DOMAIN_NAME: &str = "Default";
+
+impl ProjectSelector {
+    /// The one rule for flags, config and openrc alike: an id wins; else a name, in its
+    /// domain or in [`DEFAULT_DOMAIN_NAME`].
+    pub fn from_parts(
+        id: Option<&str>,
+        name: Option<&str>,
+        domain_name: Option<&str>,
+    ) -> Option<Self> {
+        if let Some(id) = id {
+            return Some(Self::Id { id: id.to_owned() });
+        }
+        name.map(|name| Self::Name {
+            name: name.to_owned(),
+            domain_name: domain_name.unwrap_or(DEFAULT_DOMAIN_NAME).to_owned(),
+        })
+    }
+}
+
 /// `POST /v1/token`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRequest {
@@ -148,20 +169,42 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 }
 
 impl ProfileConfig {
+    /// A profile with the required settings and every optional one unset, as a config file
+    /// with only the required keys reads.
+    pub fn new(
+        auth_url: impl Into<String>,
+        identity_provider: impl Into<String>,
+        discovery_endpoint: impl Into<String>,
+        client_id: impl Into<String>,
+        username: impl Into<String>,
+    ) -> Self {
+        Self {
+            auth_url: auth_url.into(),
+            identity_provider: identity_provider.into(),
+            protocol: default_protocol(),
+            discovery_endpoint: discovery_endpoint.into(),
+            client_id: client_id.into(),
+            username: username.into(),
+            project_id: None,
+            project_name: None,
+            project_domain_name: None,
+            interface: None,
+            region_name: None,
+            cacert: None,
+            insecure: false,
+            proxy: None,
+            client_auth: ClientAuth::default(),
+            scope: None,
+        }
+    }
+
     /// The project configured for this profile, if any.
     pub fn project(&self) -> Option<ProjectSelector> {
-        if let Some(id) = &self.project_id {
-            return Some(ProjectSelector::Id { id: id.clone() });
-        }
-        self.project_name
-            .as_ref()
-            .map(|name| ProjectSelector::Name {
-                name: name.clone(),
-                domain_name: self
-                    .project_domain_name
-                    .clone()
-                    .unwrap_or_else(|| "Default".to_owned()),
-            })
+        ProjectSelector::from_parts(
+            self.project_id.as_deref(),
+            self.project_name.as_deref(),
+            self.project_domain_name.as_deref(),
+        )
     }
 }
 

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use opcp_cred_proto::messages::{
-    ClientAuth, ProfileConfig, ProjectSelector, PutProfile, TokenRequest,
-};
+use opcp_cred_proto::messages::{ProfileConfig, ProjectSelector, PutProfile, TokenRequest};
 use opcp_cred_proto::{ErrorKind, Secret};
 use opcp_cred_tests::sim::{Counters, Sim, SimConfig, fixture};
 
@@ -42,22 +40,14 @@ fn cold_broker(f: &Fixture) -> Arc<Broker> {
 
 fn profile_config(sim: &Sim) -> ProfileConfig {
     ProfileConfig {
-        auth_url: sim.keystone_url(),
-        identity_provider: fixture::IDP.into(),
-        protocol: fixture::PROTOCOL.into(),
-        discovery_endpoint: sim.discovery_url(fixture::REALM),
-        client_id: fixture::CLIENT_ID.into(),
-        username: fixture::USER.into(),
         project_id: Some(fixture::PROJECT_WEB_ID.into()),
-        project_name: None,
-        project_domain_name: None,
-        interface: None,
-        region_name: None,
-        cacert: None,
-        insecure: false,
-        proxy: None,
-        client_auth: ClientAuth::Basic,
-        scope: None,
+        ..ProfileConfig::new(
+            sim.keystone_url(),
+            fixture::IDP,
+            sim.discovery_url(fixture::REALM),
+            fixture::CLIENT_ID,
+            fixture::USER,
+        )
     }
 }
 

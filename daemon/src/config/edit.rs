@@ -202,29 +202,19 @@ fn next_header(
 }
 #[cfg(test)]
 mod tests {
-    use opcp_cred_proto::messages::ClientAuth;
 
     use super::*;
 
     fn profile(username: &str) -> ProfileConfig {
         ProfileConfig {
-            auth_url: "https://keystone.example.test".into(),
-            identity_provider: "keycloak".into(),
-            protocol: "openid".into(),
-            discovery_endpoint:
-                "https://keycloak.example.test/realms/pod/.well-known/openid-configuration".into(),
-            client_id: "openstack-cli".into(),
-            username: username.into(),
             project_id: Some("0123abcd".into()),
-            project_name: None,
-            project_domain_name: None,
-            interface: None,
-            region_name: None,
-            cacert: None,
-            insecure: false,
-            proxy: None,
-            client_auth: ClientAuth::Basic,
-            scope: None,
+            ..ProfileConfig::new(
+                "https://keystone.example.test",
+                "keycloak",
+                "https://keycloak.example.test/realms/pod/.well-known/openid-configuration",
+                "openstack-cli",
+                username,
+            )
         }
     }
 

@@ -247,23 +247,11 @@ pub(crate) fn tls_server() -> String {
 
 /// A profile with fake names and no TLS or proxy settings.
 pub(crate) fn profile() -> opcp_cred_proto::messages::ProfileConfig {
-    opcp_cred_proto::messages::ProfileConfig {
-        auth_url: "https://keystone.example.test".to_owned(),
-        identity_provider: "keycloak".to_owned(),
-        protocol: "openid".to_owned(),
-        discovery_endpoint:
-            "https://keycloak.example.test/realms/pod/.well-known/openid-configuration".to_owned(),
-        client_id: "openstack-cli".to_owned(),
-        username: "alice".to_owned(),
-        project_id: None,
-        project_name: None,
-        project_domain_name: None,
-        interface: None,
-        region_name: None,
-        cacert: None,
-        insecure: false,
-        proxy: None,
-        client_auth: opcp_cred_proto::messages::ClientAuth::Basic,
-        scope: None,
-    }
+    opcp_cred_proto::messages::ProfileConfig::new(
+        "https://keystone.example.test",
+        "keycloak",
+        "https://keycloak.example.test/realms/pod/.well-known/openid-configuration",
+        "openstack-cli",
+        "alice",
+    )
 }

@@ -10,23 +10,15 @@ fn ts(secs: u64) -> Timestamp {
 
 fn sample_config() -> ProfileConfig {
     ProfileConfig {
-        auth_url: "https://keystone.example.test".into(),
-        identity_provider: "keycloak".into(),
-        protocol: "openid".into(),
-        discovery_endpoint:
-            "https://keycloak.example.test/realms/pod/.well-known/openid-configuration".into(),
-        client_id: "openstack-cli".into(),
-        username: "alice".into(),
         project_id: Some("p1".into()),
-        project_name: None,
-        project_domain_name: None,
         interface: Some("public".into()),
-        region_name: None,
-        cacert: None,
-        insecure: false,
-        proxy: None,
-        client_auth: ClientAuth::Basic,
-        scope: None,
+        ..ProfileConfig::new(
+            "https://keystone.example.test",
+            "keycloak",
+            "https://keycloak.example.test/realms/pod/.well-known/openid-configuration",
+            "openstack-cli",
+            "alice",
+        )
     }
 }
 
