@@ -18,6 +18,7 @@
 //! - [`store`] keeps passwords and client secrets in the OS keyring (Secret Service or the
 //!   kernel keyutils store) behind the [`store::SecretStore`] trait.
 //! - [`config`] reads `config.toml` (reloaded when it changes on disk) and is its only writer.
+//! - [`startup`] makes one daemon per socket and lets a late starter wait for the first.
 //! - [`systemd`] does readiness notification and socket activation; [`harden`] makes the
 //!   process undumpable.
 
@@ -31,5 +32,6 @@ pub mod http;
 pub mod keystone;
 pub mod oidc;
 pub mod socket;
+pub mod startup;
 pub mod store;
 pub mod systemd;

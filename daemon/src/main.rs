@@ -5,7 +5,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -14,8 +13,8 @@ use opcp_cred_proto::paths::{self, SocketLocation};
 use opcp_credd::api::{self, AppState};
 use opcp_credd::broker::Broker;
 use opcp_credd::config::{self, ConfigFile};
+use opcp_credd::startup::{self, Claim, Owner};
 use opcp_credd::{harden, socket, systemd};
-use rustix::fs::FlockOperation;
 
 /// The opcp-cred daemon: keeps OpenStack credentials in the OS keyring and serves fresh
 /// project-scoped Keystone tokens to `opcp-cred` over a Unix socket.
@@ -82,36 +81,49 @@ fn init_tracing(filter: &str) {
 }
 
 fn run_foreground(args: &Args, location: &SocketLocation) -> anyhow::Result<()> {
+    // systemd owns an activated socket; otherwise one daemon per socket, by lock.
+    let activated = systemd::activated_listener().context("socket activation")?;
+    let owner = match activated {
+        Some(_) => None,
+        None => match startup::claim(location).context("socket directory")? {
+            Claim::Owner(owner) => Some(owner),
+            Claim::Taken => return already_running(args, location),
+        },
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(args, location))
+    runtime.block_on(serve(args, location, activated, owner))
 }
 
-async fn serve(args: &Args, location: &SocketLocation) -> anyhow::Result<()> {
+async fn serve(
+    args: &Args,
+    location: &SocketLocation,
+    activated: Option<std::os::unix::net::UnixListener>,
+    owner: Option<Owner>,
+) -> anyhow::Result<()> {
     let config_path = config::default_path();
     let config = Arc::new(
         ConfigFile::open(config_path.clone())
             .with_context(|| format!("cannot load {}", config_path.display()))?,
     );
-    let activated = systemd::activated_listener().context("socket activation")?;
-    let (bound, _lock) = if let Some(listener) = activated {
+    // `owner` holds the socket's lock until we return.
+    let mut owner = owner;
+    let bound = if let Some(listener) = activated {
         tracing::info!("serving the socket passed by systemd");
-        let listener = tokio::net::UnixListener::from_std(listener)?;
-        let bound = socket::Bound {
-            listener,
+        socket::Bound {
+            listener: tokio::net::UnixListener::from_std(listener)?,
             owned_path: None,
-        };
-        (bound, None)
+        }
     } else {
-        let Some(lock) = take_startup_lock(location)? else {
-            return already_running(args, location).await;
-        };
         let bound = socket::bind(&location.socket)
             .with_context(|| format!("cannot bind {}", location.socket.display()))?;
-        (bound, Some(lock))
+        if let Some(owner) = &mut owner {
+            owner.bound();
+        }
+        bound
     };
     let socket = bound.owned_path.as_deref().map_or_else(
         || "passed by systemd".to_owned(),
@@ -129,51 +141,24 @@ async fn serve(args: &Args, location: &SocketLocation) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The lock that makes one daemon per socket: held for the life of the process. `None` when
-/// another daemon holds it.
-fn take_startup_lock(location: &SocketLocation) -> anyhow::Result<Option<std::fs::File>> {
-    if let Some(dir) = &location.private_dir {
-        paths::ensure_private_dir(dir)
-            .with_context(|| format!("socket directory {}", dir.display()))?;
-    }
-    let lock_path = location.lock_file();
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("cannot open {}", lock_path.display()))?;
-    match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(Some(file)),
-        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("cannot lock {}", lock_path.display())),
-    }
-}
-
-/// Another daemon owns the socket. When we were started to make sure one is running, that is
-/// success once it answers; started by hand, it is an error.
-async fn already_running(args: &Args, location: &SocketLocation) -> anyhow::Result<()> {
+/// Another daemon owns the socket and has bound it. When we were started to make sure one
+/// is running, that is success once it answers; started by hand, it is an error.
+fn already_running(args: &Args, location: &SocketLocation) -> anyhow::Result<()> {
     if !args.ready_stdout {
         bail!(
             "another opcp-credd is already serving {}",
             location.socket.display()
         );
     }
-    // It may still be between taking the lock and binding: wait for it to answer.
-    for _ in 0..200 {
-        if tokio::net::UnixStream::connect(&location.socket)
-            .await
-            .is_ok()
-        {
-            announce_ready(args);
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    bail!(
-        "another opcp-credd holds {} but does not answer",
-        location.lock_file().display()
-    )
+    std::os::unix::net::UnixStream::connect(&location.socket).with_context(|| {
+        format!(
+            "another opcp-credd holds {} but does not answer on {}",
+            location.lock_file().display(),
+            location.socket.display()
+        )
+    })?;
+    announce_ready(args);
+    Ok(())
 }
 
 fn announce_ready(args: &Args) {

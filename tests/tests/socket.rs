@@ -165,21 +165,44 @@ fn systemd_accepts_both_units() {
     assert!(stderr.trim().is_empty(), "warnings: {stderr}");
 }
 
+/// `opcp-cred ARGS` with autostart on, as a user has it.
+fn autostarting(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    let mut cmd = env.client(args);
+    cmd.env_remove("OPCP_CRED_NO_AUTOSTART");
+    cmd.output().unwrap()
+}
+
+fn daemon_pid(output: &std::process::Output) -> i64 {
+    let status: serde_json::Value = serde_json::from_str(&ok(output)).unwrap();
+    status["pid"].as_i64().expect("pid")
+}
+
 #[test]
 fn the_client_starts_the_daemon_when_nothing_answers() {
     let env = TestEnv::new(KeyringKind::Keyutils);
-    let run = |args: &[&str]| {
-        let mut cmd = env.client(args);
-        cmd.env_remove("OPCP_CRED_NO_AUTOSTART");
-        cmd.output().unwrap()
-    };
-    let status: serde_json::Value = serde_json::from_str(&ok(&run(&["status", "--json"]))).unwrap();
-    let pid = status["pid"].as_i64().expect("pid");
+    let pid = daemon_pid(&autostarting(&env, &["status", "--json"]));
     assert_eq!(mode(env.socket_path().parent().unwrap()), 0o700);
     // A second client finds the same daemon.
-    let again: serde_json::Value = serde_json::from_str(&ok(&run(&["status", "--json"]))).unwrap();
-    assert_eq!(again["pid"], pid);
+    assert_eq!(daemon_pid(&autostarting(&env, &["status", "--json"])), pid);
     let _ = std::process::Command::new("kill")
         .arg(pid.to_string())
+        .status();
+}
+
+#[test]
+fn concurrent_autostarts_end_with_one_daemon() {
+    let env = TestEnv::new(KeyringKind::Keyutils);
+    let pids: Vec<i64> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..10)
+            .map(|_| scope.spawn(|| daemon_pid(&autostarting(&env, &["status", "--json"]))))
+            .collect();
+        clients
+            .into_iter()
+            .map(|c| c.join().expect("client thread"))
+            .collect()
+    });
+    assert!(pids.iter().all(|p| *p == pids[0]), "{pids:?}");
+    let _ = std::process::Command::new("kill")
+        .arg(pids[0].to_string())
         .status();
 }
