@@ -12,6 +12,7 @@ use serde::de::IgnoredAny;
 use serde_json::json;
 
 use crate::auth_url::AuthUrl;
+use crate::clock::{self, Lifetime};
 use crate::http::{self, Answer};
 
 mod error;
@@ -30,6 +31,8 @@ pub type ProjectRef = Project;
 pub struct KeystoneToken {
     pub token: Secret,
     pub expires_at: Timestamp,
+    /// How long it lives from now, as Keystone counts (`expires_at` minus its `Date`).
+    pub lifetime: Lifetime,
     /// `None` for an unscoped token.
     pub project: Option<ProjectRef>,
     /// Entries in the service catalog (0 for an unscoped token).
@@ -221,9 +224,15 @@ fn token_from(answer: &Answer, url: &str) -> Result<KeystoneToken, KeystoneError
     let body: TokenBody = serde_json::from_slice(&answer.body)
         .map_err(|_| KeystoneError::bad_answer(url, answer, "a body that is not a token"))?;
     let doc = body.token;
+    let server_now = answer
+        .headers
+        .get(reqwest::header::DATE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| httpdate::parse_http_date(value).ok());
     Ok(KeystoneToken {
         token,
         expires_at: doc.expires_at,
+        lifetime: Lifetime::starting_now(clock::server_lifetime(doc.expires_at.0, server_now)),
         project: doc.project.map(|p| ProjectRef {
             id: p.id,
             name: p.name,

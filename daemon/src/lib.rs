@@ -15,6 +15,7 @@
 //!   Every Keystone URL comes from [`auth_url`].
 //! - [`http`] builds the outbound HTTPS client of a profile (system roots + `cacert`, proxy,
 //!   timeouts).
+//! - [`clock`] measures token lifetimes on the boot-time clock, immune to suspend and skew.
 //! - [`store`] keeps passwords and client secrets in the OS keyring (Secret Service or the
 //!   kernel keyutils store) behind the [`store::SecretStore`] trait.
 //! - [`config`] reads `config.toml` (reloaded when it changes on disk) and is its only writer.
@@ -25,6 +26,7 @@
 pub mod api;
 pub mod auth_url;
 pub mod broker;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod harden;

@@ -130,8 +130,11 @@ async fn serve(
         |p| p.display().to_string(),
     );
     tracing::info!(%socket, config = %config_path.display(), version = env!("CARGO_PKG_VERSION"), "opcp-credd serving");
+    let broker = Arc::new(Broker::new(config));
+    tokio::spawn(broker.clone().keep_fresh());
+    tokio::spawn(systemd::keep_watchdog_fed());
     let state = AppState {
-        broker: Arc::new(Broker::new(config)),
+        broker,
         started_at: Timestamp::now(),
     };
     systemd::notify_ready();

@@ -43,6 +43,19 @@ fn notify(state: &[NotifyState]) {
     }
 }
 
+/// Ping systemd's watchdog at half its interval, forever, when `WatchdogSec=` is set; return
+/// at once otherwise. A daemon whose runtime hangs stops pinging and is restarted.
+pub async fn keep_watchdog_fed() {
+    let Some(interval) = sd_notify::watchdog_enabled() else {
+        return;
+    };
+    let mut ticks = tokio::time::interval(interval / 2);
+    loop {
+        ticks.tick().await;
+        notify(&[NotifyState::Watchdog]);
+    }
+}
+
 /// Whether systemd started us (and so collects our stderr into the journal).
 pub fn under_systemd() -> bool {
     std::env::var_os("INVOCATION_ID").is_some() || std::env::var_os("NOTIFY_SOCKET").is_some()

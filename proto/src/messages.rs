@@ -297,6 +297,9 @@ pub struct ProfileStatus {
     /// Set after Keycloak rejected the stored password: nothing is retried until `login`.
     #[serde(default)]
     pub needs_login: bool,
+    /// While backing off after an outage: no upstream attempt before this.
+    #[serde(default)]
+    pub next_attempt: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

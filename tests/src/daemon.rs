@@ -48,6 +48,16 @@ impl DaemonGuard {
         self.child.id()
     }
 
+    /// SIGTERM, as systemd stops it; returns how it exited.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM failed");
+        self.child.wait().expect("wait for opcp-credd")
+    }
+
     /// SIGKILL, as a crash would.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -73,8 +73,19 @@ fn render_profile(out: &mut String, profile: &ProfileStatus, is_default: bool, n
         };
         let _ = writeln!(out, "  {project}: {expiry}");
     }
+    if let Some(success) = &profile.last_success {
+        let ago = now.duration_since(success.0).unwrap_or_default();
+        let _ = writeln!(out, "  last refresh: {} ago", duration::short(ago));
+    }
     if let Some(error) = &profile.last_error {
         let _ = writeln!(out, "  last error: {}", error.message);
+    }
+    if let Some(next) = &profile.next_attempt {
+        let _ = writeln!(
+            out,
+            "  next attempt in {}",
+            duration::short(next.remaining(now))
+        );
     }
     if profile.needs_login {
         let _ = writeln!(
@@ -133,6 +144,7 @@ mod tests {
                         hint: None,
                     }),
                     needs_login: false,
+                    next_attempt: Some(Timestamp(now + Duration::from_secs(8))),
                 },
                 ProfileStatus {
                     name: "admin".into(),
@@ -140,6 +152,7 @@ mod tests {
                     last_success: None,
                     last_error: None,
                     needs_login: true,
+                    next_attempt: None,
                 },
             ],
         };
@@ -152,7 +165,8 @@ mod tests {
              profile pod (default)\n  \
                web (0123abcd): expires in 42m\n  \
                4567: expired\n  \
-               last error: keycloak.example.test unreachable\n\
+               last error: keycloak.example.test unreachable\n  \
+               next attempt in 8s\n\
              \n\
              profile admin\n  \
                no cached tokens\n  \

@@ -14,13 +14,16 @@
 //! Tokens are never written to disk. A change of any identity input of a profile in the config
 //! file (URLs, client, user, project) drops the profile's state and with it its tokens.
 
+mod cache;
 mod flight;
+mod health;
+mod min_valid;
 mod profile;
+mod refresh;
 mod session;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use opcp_cred_proto::ErrorKind;
 use opcp_cred_proto::messages::{
@@ -35,8 +38,7 @@ use crate::store::{self, SecretKind, SecretStore};
 pub use profile::Credentials;
 use profile::ProfileState;
 
-/// Tokens handed out have at least this long to live unless the request says otherwise.
-pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(5 * 60);
+pub use min_valid::{DEFAULT_MIN_VALID, MinValid};
 
 #[derive(Debug)]
 pub struct Broker {
@@ -44,6 +46,8 @@ pub struct Broker {
     keyring: Keyring,
     /// Live state per profile name. Replaced when the profile's config changes.
     profiles: Mutex<HashMap<String, Arc<ProfileState>>>,
+    /// Notified when a token is stored, to wake the background refresher.
+    stored: Arc<tokio::sync::Notify>,
 }
 
 /// The secret store: fixed (tests, or a store chosen up front) or opened on first use from the
@@ -70,6 +74,7 @@ impl Broker {
             config,
             keyring,
             profiles: Mutex::default(),
+            stored: Arc::default(),
         }
     }
 
@@ -120,9 +125,7 @@ impl Broker {
         let config = self.config.current();
         let name = resolve_profile_name(request.profile.as_deref(), &config)?;
         let state = self.state_for(&name, &config).await?;
-        let min_valid = request
-            .min_valid_secs
-            .map_or(DEFAULT_MIN_VALID, Duration::from_secs);
+        let min_valid = MinValid::from_request(request.min_valid_secs);
         let Some(project) = request.project.or_else(|| state.config.project()) else {
             return Err(state.no_project_error().await);
         };
@@ -157,6 +160,7 @@ impl Broker {
                 password: put.password.clone(),
                 client_secret: put.client_secret.clone(),
             },
+            self.stored.clone(),
         )?;
         candidate.verify().await?;
 
@@ -170,6 +174,9 @@ impl Broker {
         let old = self
             .lock_profiles()
             .insert(name.to_owned(), Arc::new(candidate));
+        // The verified token was stored before the state was reachable: let the refresher
+        // plan for it.
+        self.stored.notify_one();
         if let Some(old) = old {
             old.revoke_all().await;
         }
@@ -237,6 +244,7 @@ impl Broker {
                     last_success: None,
                     last_error: None,
                     needs_login: false,
+                    next_attempt: None,
                 },
             })
             .collect()
@@ -258,6 +266,7 @@ impl Broker {
             name,
             profile_config.clone(),
             Credentials::Stored(store),
+            self.stored.clone(),
         )?);
         let mut profiles = self.lock_profiles();
         // Another request may have rebuilt it while we opened the store: keep theirs.

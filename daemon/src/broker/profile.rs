@@ -1,21 +1,25 @@
 //! The live state of one profile: its HTTP client, session, token cache and health.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use opcp_cred_proto::error::ErrorDetail;
 use opcp_cred_proto::messages::{
-    CachedToken, ProfileConfig, ProfileStatus, Project, ProjectSelector, Timestamp, TokenResponse,
+    ProfileConfig, ProfileStatus, Project, ProjectSelector, Timestamp, TokenResponse,
 };
 use opcp_cred_proto::{ErrorKind, Secret};
+use tokio::sync::Notify;
 
 use crate::auth_url::AuthUrl;
+use crate::clock::BootInstant;
 use crate::error::Failure;
 use crate::store::SecretStore;
 use crate::{http, keystone};
 
+pub use super::cache::Scoped;
+use super::cache::TokenCache;
 use super::flight::Flights;
+use super::health::Health;
+use super::min_valid::MinValid;
 use super::session::{Session, SessionSlot};
 
 /// Where a profile's password and client secret come from.
@@ -29,24 +33,6 @@ pub enum Credentials {
     Stored(Arc<dyn SecretStore>),
 }
 
-/// A project-scoped token in the cache.
-#[derive(Debug, Clone)]
-pub struct Scoped {
-    pub token: Secret,
-    pub expires_at: Timestamp,
-    pub fetched_at: Timestamp,
-    pub project_id: String,
-    pub project_name: Option<String>,
-}
-
-#[derive(Debug, Default)]
-struct Health {
-    last_success: Option<Timestamp>,
-    last_error: Option<ErrorDetail>,
-    /// Keycloak rejected the stored password: no login is attempted until new credentials.
-    needs_login: bool,
-}
-
 #[derive(Debug)]
 pub struct ProfileState {
     pub name: String,
@@ -56,9 +42,12 @@ pub struct ProfileState {
     pub(super) http: reqwest::Client,
     credentials: Mutex<Credentials>,
     pub(super) session: tokio::sync::Mutex<SessionSlot>,
-    tokens: Mutex<HashMap<ProjectSelector, Scoped>>,
-    flights: Flights<(ProjectSelector, Duration), Result<Scoped, Failure>>,
+    pub(super) tokens: TokenCache,
+    flights: Flights<(ProjectSelector, MinValid), Result<Scoped, Failure>>,
     health: Mutex<Health>,
+    /// Wakes the background refresher when a token is stored (it may be due earlier than
+    /// what the refresher sleeps for).
+    stored: Arc<Notify>,
 }
 
 impl ProfileState {
@@ -66,6 +55,7 @@ impl ProfileState {
         name: &str,
         config: ProfileConfig,
         credentials: Credentials,
+        stored: Arc<Notify>,
     ) -> Result<Self, Failure> {
         let auth_url = AuthUrl::parse(&config.auth_url)?;
         if let Some(warning) = &auth_url.warning {
@@ -79,9 +69,10 @@ impl ProfileState {
             http,
             credentials: Mutex::new(credentials),
             session: tokio::sync::Mutex::default(),
-            tokens: Mutex::default(),
+            tokens: TokenCache::default(),
             flights: Flights::default(),
             health: Mutex::default(),
+            stored,
         })
     }
 
@@ -90,35 +81,33 @@ impl ProfileState {
     pub async fn scoped_token(
         &self,
         project: &ProjectSelector,
-        min_valid: Duration,
+        min_valid: MinValid,
     ) -> Result<Scoped, Failure> {
-        if let Some(hit) = self.cached(project, min_valid) {
+        if let Some(hit) = self.tokens.get(project, min_valid, BootInstant::now()) {
             return Ok(hit);
         }
         let key = (project.clone(), min_valid);
         self.flights
             .run(&key, || async {
+                let now = BootInstant::now();
                 // A flight that finished just before ours began may have filled the cache.
-                if let Some(hit) = self.cached(project, min_valid) {
+                if let Some(hit) = self.tokens.get(project, min_valid, now) {
                     return Ok(hit);
                 }
+                if let Some(error) = self.lock_health().backing_off(now) {
+                    return Err(Failure(error.clone()));
+                }
                 let result = self.fetch_scoped(project, min_valid).await;
-                self.record(result.as_ref().map(|_| ()).map_err(Clone::clone));
+                self.record(result.as_ref().map(drop).map_err(Clone::clone));
                 result
             })
             .await
     }
 
-    fn cached(&self, project: &ProjectSelector, min_valid: Duration) -> Option<Scoped> {
-        let tokens = self.lock_tokens();
-        let hit = tokens.get(project)?;
-        (hit.expires_at.remaining(SystemTime::now()) >= min_valid).then(|| hit.clone())
-    }
-
     async fn fetch_scoped(
         &self,
         project: &ProjectSelector,
-        min_valid: Duration,
+        min_valid: MinValid,
     ) -> Result<Scoped, Failure> {
         let session = self.session(min_valid).await?;
         let token = match self.scope(&session, project).await {
@@ -131,30 +120,21 @@ impl ProfileState {
             }
             other => other?,
         };
-        let left = token.expires_at.remaining(SystemTime::now());
-        if left < min_valid {
-            return Err(Failure::new(
-                ErrorKind::BadRequest,
-                format!(
-                    "keystone issued a token valid for {}, less than the {} asked for",
-                    humantime::format_duration(Duration::from_secs(left.as_secs())),
-                    humantime::format_duration(min_valid)
-                ),
-                Some(
-                    "ask for a shorter --min-valid; the cloud's token lifetime is the maximum"
-                        .to_owned(),
-                ),
-            ));
+        let left = token.lifetime.remaining(BootInstant::now());
+        let required = min_valid.required(token.lifetime.length);
+        if left < required {
+            return Err(too_short(left, required));
         }
         let project_ref = token.project.as_ref();
         let scoped = Scoped {
             token: token.token,
-            expires_at: token.expires_at,
+            lifetime: token.lifetime,
             fetched_at: Timestamp::now(),
             project_id: project_ref.map_or_else(|| selector_label(project), |p| p.id.clone()),
             project_name: project_ref.map(|p| p.name.clone()),
         };
-        self.lock_tokens().insert(project.clone(), scoped.clone());
+        self.tokens.insert(project.clone(), scoped.clone());
+        self.stored.notify_one();
         Ok(scoped)
     }
 
@@ -178,16 +158,16 @@ impl ProfileState {
     pub async fn verify(&self) -> Result<(), Failure> {
         match self.config.project() {
             Some(project) => self
-                .scoped_token(&project, super::DEFAULT_MIN_VALID)
+                .scoped_token(&project, MinValid::Default)
                 .await
                 .map(drop),
-            None => self.session(super::DEFAULT_MIN_VALID).await.map(drop),
+            None => self.session(MinValid::Default).await.map(drop),
         }
     }
 
     /// The projects the user may scope to.
     pub async fn projects(&self) -> Result<Vec<Project>, Failure> {
-        let session = self.session(Duration::from_secs(60)).await?;
+        let session = self.session(MinValid::Default).await?;
         Ok(keystone::projects(&self.http, &self.auth_url, &session.token).await?)
     }
 
@@ -217,7 +197,7 @@ impl ProfileState {
     pub fn response(&self, scoped: &Scoped) -> TokenResponse {
         TokenResponse {
             token: scoped.token.clone(),
-            expires_at: scoped.expires_at,
+            expires_at: Timestamp(scoped.lifetime.local_expiry()),
             profile: self.name.clone(),
             project_id: scoped.project_id.clone(),
             project_name: scoped.project_name.clone(),
@@ -240,7 +220,7 @@ impl ProfileState {
     /// Revoke every token of this profile at Keystone and forget them. Returns how many
     /// Keystone confirmed.
     pub async fn revoke_all(&self) -> usize {
-        let mut tokens: Vec<Secret> = self.lock_tokens().drain().map(|(_, t)| t.token).collect();
+        let mut tokens = self.tokens.drain();
         if let Some(session) = self.session.lock().await.take_session() {
             tokens.push(session.token);
         }
@@ -255,35 +235,22 @@ impl ProfileState {
     }
 
     pub fn status(&self) -> ProfileStatus {
-        let mut tokens: Vec<CachedToken> = self
-            .lock_tokens()
-            .values()
-            .map(|t| CachedToken {
-                project_id: t.project_id.clone(),
-                project_name: t.project_name.clone(),
-                expires_at: t.expires_at,
-                fetched_at: t.fetched_at,
-            })
-            .collect();
-        tokens.sort_by(|a, b| a.project_id.cmp(&b.project_id));
         let health = self.lock_health();
         ProfileStatus {
             name: self.name.clone(),
-            tokens,
+            tokens: self.tokens.status(),
             last_success: health.last_success,
             last_error: health.last_error.clone(),
             needs_login: health.needs_login,
+            next_attempt: health.next_attempt_at(BootInstant::now()),
         }
     }
 
     fn record(&self, outcome: Result<(), Failure>) {
         let mut health = self.lock_health();
         match outcome {
-            Ok(()) => {
-                health.last_success = Some(Timestamp::now());
-                health.last_error = None;
-            }
-            Err(failure) => health.last_error = Some(failure.0),
+            Ok(()) => health.succeeded(),
+            Err(failure) => health.failed(failure.0, BootInstant::now()),
         }
     }
 
@@ -317,13 +284,23 @@ impl ProfileState {
         )
     }
 
-    fn lock_tokens(&self) -> MutexGuard<'_, HashMap<ProjectSelector, Scoped>> {
-        self.tokens.lock().expect("token cache lock poisoned")
-    }
-
-    fn lock_health(&self) -> MutexGuard<'_, Health> {
+    pub(super) fn lock_health(&self) -> MutexGuard<'_, Health> {
         self.health.lock().expect("health lock poisoned")
     }
+}
+
+/// Keystone's tokens live shorter than the caller needs: the cloud's maximum is the limit.
+fn too_short(left: Duration, min_valid: Duration) -> Failure {
+    let round = |d: Duration| humantime::format_duration(Duration::from_secs(d.as_secs()));
+    Failure::new(
+        ErrorKind::BadRequest,
+        format!(
+            "a token valid for {} was asked for, but this cloud issues tokens valid for at most {}",
+            round(min_valid),
+            round(left)
+        ),
+        Some("ask for less with --min-valid (the default is 5m)".to_owned()),
+    )
 }
 
 fn selector_label(project: &ProjectSelector) -> String {

@@ -4,22 +4,21 @@
 //! is scoped from it. The session lock is held across that round trip on purpose: it is the
 //! single flight of the Keycloak leg (many projects needing a login cause one login).
 
-use std::time::{Duration, Instant, SystemTime};
-
 use opcp_cred_proto::Secret;
-use opcp_cred_proto::messages::Timestamp;
 
+use crate::clock::{BootInstant, Lifetime};
 use crate::error::Failure;
 use crate::oidc::{self, ClientCredentials, Discovery};
 use crate::{keystone, store};
 
+use super::min_valid::MinValid;
 use super::profile::ProfileState;
 
 /// The unscoped token of a profile.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub token: Secret,
-    pub expires_at: Timestamp,
+    pub lifetime: Lifetime,
     /// The `projects` claim of the access token that made it, to word authorisation errors.
     pub claimed_projects: Option<Vec<String>>,
 }
@@ -31,8 +30,8 @@ pub struct SessionSlot {
     /// state is rebuilt when the discovery URL does.
     discovery: Option<Discovery>,
     session: Option<Session>,
-    /// Keycloak's refresh token and when it stops working (monotonic clock).
-    refresh: Option<(Secret, Instant)>,
+    /// Keycloak's refresh token and when it stops working.
+    refresh: Option<(Secret, BootInstant)>,
 }
 
 impl SessionSlot {
@@ -44,11 +43,12 @@ impl SessionSlot {
 }
 
 impl ProfileState {
-    /// An unscoped token with at least `min_valid` left, logging in when needed.
-    pub(super) async fn session(&self, min_valid: Duration) -> Result<Session, Failure> {
+    /// An unscoped token with what `min_valid` requires left, logging in when needed.
+    pub(super) async fn session(&self, min_valid: MinValid) -> Result<Session, Failure> {
         let mut slot = self.session.lock().await;
         if let Some(session) = &slot.session
-            && session.expires_at.remaining(SystemTime::now()) >= min_valid
+            && session.lifetime.remaining(BootInstant::now())
+                >= min_valid.required(session.lifetime.length)
         {
             return Ok(session.clone());
         }
@@ -92,7 +92,7 @@ impl ProfileState {
         let tokens = match slot
             .refresh
             .take()
-            .filter(|(_, until)| Instant::now() < *until)
+            .filter(|(_, until)| BootInstant::now() < *until)
         {
             Some((refresh_token, _)) => {
                 match oidc::refresh_grant(&self.http, &discovery, &client, &refresh_token).await {
@@ -105,7 +105,7 @@ impl ProfileState {
             }
             None => self.password_grant(&discovery, &client, &password).await?,
         };
-        let received = Instant::now();
+        let received = BootInstant::now();
         slot.refresh = tokens
             .refresh_token
             .clone()
@@ -122,7 +122,7 @@ impl ProfileState {
         .await?;
         Ok(Session {
             token: unscoped.token,
-            expires_at: unscoped.expires_at,
+            lifetime: unscoped.lifetime,
             claimed_projects: oidc::projects_claim(&tokens.access_token),
         })
     }

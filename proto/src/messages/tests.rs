@@ -172,11 +172,12 @@ fn golden_status() {
             last_success: Some(ts(1_800_000_000)),
             last_error: None,
             needs_login: false,
+            next_attempt: None,
         }],
     };
     round_trip(
         &status,
-        r#"{"api_version":1,"daemon_version":"0.1.0","pid":42,"started_at":"2027-01-15T08:00:00Z","config_path":"/home/u/.config/opcp-cred/config.toml","config_error":null,"keyring":"keyutils","default_profile":"pod","profiles":[{"name":"pod","tokens":[{"project_id":"p1","project_name":null,"expires_at":"2027-01-15T09:00:00Z","fetched_at":"2027-01-15T08:00:00Z"}],"last_success":"2027-01-15T08:00:00Z","last_error":null,"needs_login":false}]}"#,
+        r#"{"api_version":1,"daemon_version":"0.1.0","pid":42,"started_at":"2027-01-15T08:00:00Z","config_path":"/home/u/.config/opcp-cred/config.toml","config_error":null,"keyring":"keyutils","default_profile":"pod","profiles":[{"name":"pod","tokens":[{"project_id":"p1","project_name":null,"expires_at":"2027-01-15T09:00:00Z","fetched_at":"2027-01-15T08:00:00Z"}],"last_success":"2027-01-15T08:00:00Z","last_error":null,"needs_login":false,"next_attempt":null}]}"#,
     );
 }
 

@@ -32,6 +32,9 @@ pub struct Counters {
     pub projects: u64,
     /// Keystone version documents (`/` and `/v3`).
     pub version_docs: u64,
+    /// Requests that met a `Status` or `Drop` fault instead of their handler: what an
+    /// outage costs the server, so tests can see a client's backoff.
+    pub faulted: u64,
 }
 
 /// One counter; the discriminant indexes [`AtomicCounters`].
@@ -48,9 +51,10 @@ pub(crate) enum Counter {
     Revoke,
     Projects,
     VersionDocs,
+    Faulted,
 }
 
-const COUNT: usize = Counter::VersionDocs as usize + 1;
+const COUNT: usize = Counter::Faulted as usize + 1;
 
 #[derive(Debug, Default)]
 pub(crate) struct AtomicCounters([AtomicU64; COUNT]);
@@ -80,6 +84,7 @@ impl AtomicCounters {
             revoke: get(Counter::Revoke),
             projects: get(Counter::Projects),
             version_docs: get(Counter::VersionDocs),
+            faulted: get(Counter::Faulted),
         }
     }
 }

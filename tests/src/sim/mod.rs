@@ -47,8 +47,11 @@ pub struct SimConfig {
     pub tls: bool,
     /// Keycloak access tokens (`expires_in`).
     pub access_token_lifetime: Duration,
-    /// Keycloak refresh tokens (`refresh_expires_in`).
+    /// Keycloak refresh tokens (`refresh_expires_in`): the SSO session idle timeout.
     pub refresh_token_lifetime: Duration,
+    /// Keycloak's "SSO Session Max": no refresh token outlives its login by more than this,
+    /// however often it is refreshed (Keycloak's default: 10 hours).
+    pub session_max_lifetime: Duration,
     /// Keystone tokens (`[token] expiration`).
     pub keystone_token_lifetime: Duration,
     /// The `expires_at` of a token made by rescoping another.
@@ -68,6 +71,7 @@ impl Default for SimConfig {
             tls: false,
             access_token_lifetime: Duration::from_secs(300),
             refresh_token_lifetime: Duration::from_secs(1800),
+            session_max_lifetime: Duration::from_secs(10 * 60 * 60),
             keystone_token_lifetime: Duration::from_secs(3600),
             rescope_expiry: RescopeExpiry::KeepSource,
             keycloak_port: 0,
@@ -101,6 +105,7 @@ pub enum RescopeExpiry {
 struct Lifetimes {
     access: i64,
     refresh: i64,
+    session_max: i64,
     keystone: i64,
 }
 
@@ -265,6 +270,7 @@ impl State {
             lifetimes: Lifetimes {
                 access: secs(config.access_token_lifetime),
                 refresh: secs(config.refresh_token_lifetime),
+                session_max: secs(config.session_max_lifetime),
                 keystone: secs(config.keystone_token_lifetime),
             },
             keycloak: keycloak::Realms::new(&config.realms, keycloak_url)?,

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
+
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
@@ -21,6 +22,7 @@ use tower::Service as _;
 
 use super::State;
 use super::clock::http_date;
+use super::counters::Counter;
 use super::faults::{Fault, Server};
 use super::{keycloak, keystone};
 
@@ -135,6 +137,9 @@ impl App {
             .state
             .faults
             .for_request(self.server, request.uri().path());
+        if matches!(fault, Some(Fault::Drop | Fault::Refuse | Fault::Status(_))) {
+            self.state.counters.bump(Counter::Faulted);
+        }
         let mut response = match fault {
             Some(Fault::Drop | Fault::Refuse) => return Err(DropConnection),
             Some(Fault::Status(code)) => self.fault_response(code),

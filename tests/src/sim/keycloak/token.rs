@@ -29,6 +29,8 @@ pub(crate) struct Session {
     username: String,
     client_id: String,
     scope: String,
+    /// When the password grant made it (the simulator's clock, seconds).
+    started: i64,
 }
 
 type Form = HashMap<String, String>;
@@ -109,6 +111,7 @@ fn password_grant(
         username: user.username.clone(),
         client_id: client.client_id.clone(),
         scope: granted_scope(form.get("scope").map(String::as_str)),
+        started: state.clock.now(),
     };
     let mut sessions = state.keycloak.sessions.lock().expect("never poisoned");
     sessions.insert(session_id.clone(), session.clone());
@@ -248,10 +251,12 @@ fn issue(
             "projects": user.projects,
         }),
     ));
+    // As Keycloak: the idle timeout from now, but never past the session's maximum.
+    let refresh_exp = (now + lifetimes.refresh).min(session.started + lifetimes.session_max);
     let refresh = realm.key.sign(&with(
         &common,
         json!({
-            "exp": now + lifetimes.refresh,
+            "exp": refresh_exp,
             "jti": ids::uuid(),
             "aud": realm.issuer,
             "typ": "Refresh",
@@ -261,7 +266,7 @@ fn issue(
     let mut body = json!({
         "access_token": access,
         "expires_in": lifetimes.access,
-        "refresh_expires_in": lifetimes.refresh,
+        "refresh_expires_in": refresh_exp - now,
         "refresh_token": refresh,
         "token_type": "Bearer",
         "not-before-policy": 0,

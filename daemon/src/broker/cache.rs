@@ -1,0 +1,171 @@
+//! The project-token cache of one profile, and which of its tokens are due for refresh.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use opcp_cred_proto::Secret;
+use opcp_cred_proto::messages::{CachedToken, ProjectSelector, Timestamp};
+
+use crate::clock::{BootInstant, Lifetime};
+
+use super::min_valid::MinValid;
+
+/// A project-scoped token.
+#[derive(Debug, Clone)]
+pub struct Scoped {
+    pub token: Secret,
+    pub lifetime: Lifetime,
+    pub fetched_at: Timestamp,
+    pub project_id: String,
+    pub project_name: Option<String>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    scoped: Scoped,
+    /// When a request last asked for it: tokens nobody asks for are not refreshed forever.
+    last_used: BootInstant,
+}
+
+/// What the refresher should do now.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Projects past their refresh point, with the time their token has left.
+    pub due: Vec<(ProjectSelector, Duration)>,
+    /// The earliest refresh point still ahead.
+    pub next: Option<BootInstant>,
+}
+
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<ProjectSelector, Entry>>,
+}
+
+impl TokenCache {
+    /// The token for `project` if it has what `min_valid` requires left; marks it used.
+    pub fn get(
+        &self,
+        project: &ProjectSelector,
+        min_valid: MinValid,
+        now: BootInstant,
+    ) -> Option<Scoped> {
+        let mut entries = self.lock();
+        let entry = entries.get_mut(project)?;
+        let lifetime = entry.scoped.lifetime;
+        if lifetime.remaining(now) < min_valid.required(lifetime.length) {
+            return None;
+        }
+        entry.last_used = now;
+        Some(entry.scoped.clone())
+    }
+
+    /// Store a token; a refresh keeps the entry's last use.
+    pub fn insert(&self, project: ProjectSelector, scoped: Scoped) {
+        let received = scoped.lifetime.received;
+        let mut entries = self.lock();
+        let last_used = entries.get(&project).map_or(received, |e| e.last_used);
+        entries.insert(project, Entry { scoped, last_used });
+    }
+
+    /// Empty the cache, returning the tokens (to revoke them).
+    pub fn drain(&self) -> Vec<Secret> {
+        self.lock().drain().map(|(_, e)| e.scoped.token).collect()
+    }
+
+    /// Forget tokens unused for longer than `idle`, and say which are past `refresh_at` (a
+    /// fraction of their lifetime) and when the next one will be.
+    pub fn plan(&self, now: BootInstant, refresh_at: f64, idle: Duration) -> Plan {
+        let mut entries = self.lock();
+        entries.retain(|_, e| now.since(e.last_used) <= idle);
+        let mut plan = Plan::default();
+        for (project, entry) in entries.iter() {
+            let point = entry.scoped.lifetime.point(refresh_at);
+            if now >= point {
+                plan.due
+                    .push((project.clone(), entry.scoped.lifetime.remaining(now)));
+            } else {
+                plan.next = Some(plan.next.map_or(point, |n| n.min(point)));
+            }
+        }
+        plan
+    }
+
+    pub fn status(&self) -> Vec<CachedToken> {
+        let mut tokens: Vec<CachedToken> = self
+            .lock()
+            .values()
+            .map(|e| CachedToken {
+                project_id: e.scoped.project_id.clone(),
+                project_name: e.scoped.project_name.clone(),
+                expires_at: Timestamp(e.scoped.lifetime.local_expiry()),
+                fetched_at: e.scoped.fetched_at,
+            })
+            .collect();
+        tokens.sort_by(|a, b| a.project_id.cmp(&b.project_id));
+        tokens
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<ProjectSelector, Entry>> {
+        self.entries.lock().expect("token cache lock poisoned")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scoped(received: BootInstant, secs: u64) -> Scoped {
+        Scoped {
+            token: Secret::new("fake"),
+            lifetime: Lifetime {
+                received,
+                length: Duration::from_secs(secs),
+            },
+            fetched_at: Timestamp::now(),
+            project_id: "p".into(),
+            project_name: None,
+        }
+    }
+
+    fn project(id: &str) -> ProjectSelector {
+        ProjectSelector::Id { id: id.into() }
+    }
+
+    #[test]
+    fn hits_need_min_valid_and_plans_follow_use_and_lifetime() {
+        let t0 = BootInstant::zero() + Duration::from_secs(1000);
+        let cache = TokenCache::default();
+        cache.insert(project("a"), scoped(t0, 100));
+        cache.insert(project("b"), scoped(t0, 1000));
+        let at = |s| t0 + Duration::from_secs(s);
+        assert!(
+            cache
+                .get(
+                    &project("a"),
+                    MinValid::Explicit(Duration::from_secs(50)),
+                    at(40)
+                )
+                .is_some()
+        );
+        assert!(
+            cache
+                .get(
+                    &project("a"),
+                    MinValid::Explicit(Duration::from_secs(50)),
+                    at(60)
+                )
+                .is_none()
+        );
+
+        // At 80 s, `a` (used at 40 s) is past 75 % of 100 s; `b` is due at 750 s.
+        let plan = cache.plan(at(80), 0.75, Duration::from_secs(3600));
+        assert_eq!(plan.due, vec![(project("a"), Duration::from_secs(20))]);
+        assert_eq!(plan.next, Some(at(750)));
+
+        // `b` was never asked for again: idle past the limit, it is dropped, not refreshed.
+        let plan = cache.plan(at(900), 0.75, Duration::from_secs(800));
+        assert!(plan.due.is_empty() && plan.next.is_none(), "{plan:?}");
+        assert!(cache.status().is_empty());
+    }
+}
