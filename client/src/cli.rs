@@ -42,7 +42,7 @@ pub enum Command {
     /// Show the daemon, its keyring and the cached tokens.
     Status(StatusArgs),
     /// Revoke a profile's tokens and forget its secrets.
-    Logout(ProfileArg),
+    Logout(LogoutArgs),
     /// List the projects a profile's user can get tokens for.
     Projects(ProjectsArgs),
 }
@@ -230,6 +230,15 @@ pub struct StatusArgs {
     /// Print the daemon's answer as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// Log out of every profile
+    #[arg(long, conflicts_with = "profile")]
+    pub all: bool,
 }
 
 #[derive(Debug, Clone, Args)]

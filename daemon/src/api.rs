@@ -61,6 +61,8 @@ where
 
 async fn status(State(state): State<AppState>) -> Json<Status> {
     let broker = &state.broker;
+    // Read the file first: the error below is about what is on disk now.
+    let config = broker.config().current();
     Json(Status {
         api_version: API_VERSION,
         daemon_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -69,7 +71,7 @@ async fn status(State(state): State<AppState>) -> Json<Status> {
         config_path: broker.config().path().display().to_string(),
         config_error: broker.config().last_error(),
         keyring: broker.keyring_name().map(str::to_owned),
-        default_profile: broker.config().current().default_profile.clone(),
+        default_profile: config.default_profile.clone(),
         profiles: broker.profile_status(),
     })
 }

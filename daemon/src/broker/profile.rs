@@ -45,6 +45,9 @@ pub struct ProfileState {
     pub(super) tokens: TokenCache,
     flights: Flights<(ProjectSelector, MinValid), Result<Scoped, Failure>>,
     health: Mutex<Health>,
+    /// The lifetime of the last unscoped token: the longest this cloud issues. A request for
+    /// more is refused before any login.
+    pub(super) longest_lifetime: Mutex<Option<Duration>>,
     /// Wakes the background refresher when a token is stored (it may be due earlier than
     /// what the refresher sleeps for).
     stored: Arc<Notify>,
@@ -72,6 +75,7 @@ impl ProfileState {
             tokens: TokenCache::default(),
             flights: Flights::default(),
             health: Mutex::default(),
+            longest_lifetime: Mutex::default(),
             stored,
         })
     }
@@ -85,6 +89,11 @@ impl ProfileState {
     ) -> Result<Scoped, Failure> {
         if let Some(hit) = self.tokens.get(project, min_valid, BootInstant::now()) {
             return Ok(hit);
+        }
+        if let (MinValid::Explicit(wanted), Some(longest)) = (min_valid, self.longest_lifetime())
+            && longest < wanted
+        {
+            return Err(too_short(longest, wanted));
         }
         let key = (project.clone(), min_valid);
         self.flights
@@ -282,6 +291,13 @@ impl ProfileState {
             ),
             Some(format!("run `opcp-cred login --profile {}`", self.name)),
         )
+    }
+
+    fn longest_lifetime(&self) -> Option<Duration> {
+        *self
+            .longest_lifetime
+            .lock()
+            .expect("lifetime lock poisoned")
     }
 
     pub(super) fn lock_health(&self) -> MutexGuard<'_, Health> {

@@ -120,6 +120,10 @@ impl ProfileState {
             &tokens.access_token,
         )
         .await?;
+        *self
+            .longest_lifetime
+            .lock()
+            .expect("lifetime lock poisoned") = Some(unscoped.lifetime.length);
         Ok(Session {
             token: unscoped.token,
             lifetime: unscoped.lifetime,

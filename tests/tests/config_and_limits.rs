@@ -1,0 +1,99 @@
+//! A running daemon and its surroundings: hand edits of config.toml, a `--min-valid` the
+//! cloud cannot meet, `logout --all`.
+
+use opcp_cred_tests::daemon::DaemonGuard;
+use opcp_cred_tests::env::{SimGuard, TestEnv, ok, text};
+use opcp_cred_tests::keyring::KeyringKind;
+use opcp_cred_tests::sim::{Counters, SimConfig};
+
+fn imported(env: &TestEnv, sim: &SimGuard, base: &str) -> String {
+    let profile = env.profile(base);
+    let openrc = env.write_openrc(sim, "openrc.sh");
+    ok(&env.run(["import", "--profile", &profile, openrc.to_str().unwrap()]));
+    profile
+}
+
+fn status(env: &TestEnv) -> serde_json::Value {
+    serde_json::from_str(&ok(&env.run(["status", "--json"]))).expect("status json")
+}
+
+#[test]
+fn a_min_valid_beyond_the_clouds_maximum_is_refused_without_a_login() {
+    let sim = SimGuard::start(SimConfig::default());
+    let env = TestEnv::new(KeyringKind::SecretService);
+    let _daemon = DaemonGuard::start(&env);
+    let profile = imported(&env, &sim, "long");
+    sim.reset_counters();
+    for _ in 0..3 {
+        let out = env.run(["token", "--profile", &profile, "--min-valid", "2h"]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stdout.is_empty());
+        assert!(
+            stderr.contains("at most 59m") || stderr.contains("at most 1h"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        sim.counters(),
+        Counters::default(),
+        "no login for an impossible request"
+    );
+    ok(&env.run(["token", "--profile", &profile, "--min-valid", "45m"]));
+}
+
+#[test]
+fn a_broken_hand_edit_keeps_the_last_good_config_and_says_so() {
+    let sim = SimGuard::start(SimConfig::default());
+    let env = TestEnv::new(KeyringKind::SecretService);
+    let _daemon = DaemonGuard::start(&env);
+    let profile = imported(&env, &sim, "edit");
+    let good = std::fs::read_to_string(env.config_path()).expect("config written by import");
+    std::fs::write(
+        env.config_path(),
+        format!("{good}\n[profiles.{profile}\nbroken = \n"),
+    )
+    .unwrap();
+
+    ok(&env.run(["token", "--profile", &profile]));
+    let error = status(&env)["config_error"]
+        .as_str()
+        .expect("config error shown")
+        .to_owned();
+    assert!(
+        error.contains("config.toml") && error.contains("line"),
+        "{error}"
+    );
+
+    std::fs::write(env.config_path(), &good).unwrap();
+    assert!(
+        status(&env)["config_error"].is_null(),
+        "a fixed file clears the error"
+    );
+}
+
+#[test]
+fn logout_all_revokes_and_forgets_every_profile() {
+    let sim = SimGuard::start(SimConfig::default());
+    let env = TestEnv::new(KeyringKind::SecretService);
+    let _daemon = DaemonGuard::start(&env);
+    let profiles = [imported(&env, &sim, "one"), imported(&env, &sim, "two")];
+    let tokens: Vec<String> = profiles
+        .iter()
+        .map(|p| ok(&env.run(["token", "--profile", p])).trim().to_owned())
+        .collect();
+    ok(&env.run(["logout", "--all"]));
+    for (profile, token) in profiles.iter().zip(&tokens) {
+        assert!(
+            sim.is_revoked(token),
+            "{profile}'s token is revoked at keystone"
+        );
+        assert_eq!(env.keyring.read(&format!("{profile}/password")), None);
+    }
+    assert!(
+        status(&env)["profiles"]
+            .as_array()
+            .expect("profiles")
+            .is_empty()
+    );
+}
