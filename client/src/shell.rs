@@ -13,8 +13,11 @@ use opcp_cred_proto::Secret;
 use opcp_cred_proto::messages::TokenResponse;
 use serde::{Serialize, Serializer};
 
-/// Variables that would make an OpenStack client pick another auth plugin or scope than the
-/// exported token: removed before the token is set.
+/// Variables that would make an OpenStack client pick another auth plugin, scope, endpoint or
+/// CA than the exported token's: removed before the token is set. DESIGN.md's list, plus what
+/// old password openrc files and dashboards also leave behind (a system or trust scope, the
+/// legacy endpoint type, another cloud's region and CA, which are exported again when the
+/// profile configures them).
 pub const UNSET: &[&str] = &[
     "OS_PASSWORD",
     "OS_USERNAME",
@@ -43,6 +46,11 @@ pub const UNSET: &[&str] = &[
     "OS_APPLICATION_CREDENTIAL_SECRET",
     "OS_CLOUD",
     "OS_AUTH_PLUGIN",
+    "OS_SYSTEM_SCOPE",
+    "OS_TRUST_ID",
+    "OS_ENDPOINT_TYPE",
+    "OS_REGION_NAME",
+    "OS_CACERT",
 ];
 
 /// Output syntax of `opcp-cred env`.

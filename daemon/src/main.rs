@@ -105,10 +105,10 @@ async fn serve(
     owner: Option<Owner>,
 ) -> anyhow::Result<()> {
     let config_path = config::default_path();
-    let config = Arc::new(
-        ConfigFile::open(config_path.clone())
-            .with_context(|| format!("cannot load {}", config_path.display()))?,
-    );
+    let config = Arc::new(ConfigFile::open(config_path.clone()));
+    if let Some(error) = config.last_error() {
+        tracing::warn!("{error}; serving an empty config until it is fixed");
+    }
     // `owner` holds the socket's lock until we return.
     let mut owner = owner;
     let bound = if let Some(listener) = activated {

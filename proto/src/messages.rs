@@ -112,6 +112,9 @@ pub struct TokenResponse {
     pub region_name: Option<String>,
     #[serde(default)]
     pub cacert: Option<String>,
+    /// Set when config.toml on disk has an error and the last good config served this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
 }
 
 /// How the confidential client authenticates at Keycloak's token endpoint.
@@ -257,6 +260,17 @@ pub struct Project {
     pub name: String,
     #[serde(default)]
     pub domain_id: Option<String>,
+}
+
+impl Project {
+    /// Whether this is the project `selector` names (by id, or by name: a project's domain
+    /// comes back as an id, so the name must do).
+    pub fn matches(&self, selector: &ProjectSelector) -> bool {
+        match selector {
+            ProjectSelector::Id { id } => self.id == *id,
+            ProjectSelector::Name { name, .. } => self.name == *name,
+        }
+    }
 }
 
 /// `GET /v1/profiles/{name}/projects`.

@@ -55,7 +55,13 @@ fn a_broken_hand_edit_keeps_the_last_good_config_and_says_so() {
     )
     .unwrap();
 
-    ok(&env.run(["token", "--profile", &profile]));
+    let served = env.run(["token", "--profile", &profile]);
+    let (_, warning) = text(&served);
+    ok(&served);
+    assert!(
+        warning.contains("warning") && warning.contains("line"),
+        "{warning}"
+    );
     let error = status(&env)["config_error"]
         .as_str()
         .expect("config error shown")
@@ -96,4 +102,22 @@ fn logout_all_revokes_and_forgets_every_profile() {
             .expect("profiles")
             .is_empty()
     );
+}
+
+#[test]
+fn a_daemon_started_on_a_broken_config_names_the_line_to_fix() {
+    let env = TestEnv::new(KeyringKind::Keyutils);
+    env.write_config(
+        "keyring = \"keyutils\"\n[profiles.pod]\nauth_ulr = \"https://keystone.example.test\"\n",
+    );
+    let _daemon = DaemonGuard::start(&env);
+    let out = env.run(["env", "--profile", "pod"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("line 3") && stderr.contains("auth_ulr"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("config.toml"), "{stderr}");
 }

@@ -21,6 +21,10 @@ const LEFTOVERS: &[(&str, &str)] = &[
     ("OS_PROJECT_NAME", "someproject"),
     ("OS_TENANT_NAME", "someproject"),
     ("OS_CLOUD", "dashboard"),
+    ("OS_SYSTEM_SCOPE", "all"),
+    ("OS_ENDPOINT_TYPE", "internalURL"),
+    ("OS_REGION_NAME", "GRA7"),
+    ("OS_CACERT", "/etc/old-cloud-ca.pem"),
 ];
 
 const MUST_BE_UNSET: &[&str] = &[
@@ -35,6 +39,10 @@ const MUST_BE_UNSET: &[&str] = &[
     "OS_PROJECT_NAME",
     "OS_TENANT_NAME",
     "OS_CLOUD",
+    "OS_SYSTEM_SCOPE",
+    "OS_ENDPOINT_TYPE",
+    "OS_REGION_NAME",
+    "OS_CACERT",
 ];
 
 /// Print every variable we care about as NAME=value or NAME unset, one per line.

@@ -52,6 +52,7 @@ mod tests {
             interface: None,
             region_name: None,
             cacert: None,
+            config_error: None,
         };
         assert_eq!(
             expiry_note(&token, now),

@@ -16,7 +16,14 @@ pub async fn fetch(args: &TokenArgs) -> anyhow::Result<TokenResponse> {
         min_valid_secs: args.min_valid.map(|d| d.as_secs()),
     };
     let mut daemon = Daemon::connect().await?;
-    daemon.post(routes::TOKEN, &request).await
+    let token: TokenResponse = daemon.post(routes::TOKEN, &request).await?;
+    // Served from the last good config: a typo in config.toml must not go unnoticed.
+    if let Some(error) = &token.config_error {
+        eprintln!(
+            "opcp-cred: warning: {error}\n  hint: the last good config is in use until you fix it"
+        );
+    }
+    Ok(token)
 }
 
 pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {

@@ -123,14 +123,17 @@ impl Broker {
     /// `POST /v1/token`.
     pub async fn token(&self, request: TokenRequest) -> Result<TokenResponse, Failure> {
         let config = self.config.current();
-        let name = resolve_profile_name(request.profile.as_deref(), &config)?;
+        let name = resolve_profile_name(request.profile.as_deref(), &config)
+            .map_err(|failure| self.blame_config(failure))?;
         let state = self.state_for(&name, &config).await?;
         let min_valid = MinValid::from_request(request.min_valid_secs);
         let Some(project) = request.project.or_else(|| state.config.project()) else {
             return Err(state.no_project_error().await);
         };
         let scoped = state.scoped_token(&project, min_valid).await?;
-        Ok(state.response(&scoped))
+        let mut response = state.response(&scoped);
+        response.config_error = self.config.last_error();
+        Ok(response)
     }
 
     /// `GET /v1/profiles/{name}/projects`.
@@ -193,19 +196,22 @@ impl Broker {
     pub async fn delete_profile(&self, name: &str) -> Result<DeleteProfileResponse, Failure> {
         check_profile_name(name)?;
         let config = self.config.current();
-        let known = config.profiles.contains_key(name);
+        if !config.profiles.contains_key(name) {
+            let mut failure = profile_not_found(name, &config);
+            failure.0.hint = Some("there is nothing to log out of".to_owned());
+            return Err(failure);
+        }
+        // The config first: from here on a request for the profile cannot log in again while
+        // its tokens are being revoked.
+        self.config.remove_profile(name)?;
         let state = self.lock_profiles().remove(name);
         let revoked = match state {
             Some(state) => state.revoke_all().await,
             None => 0,
         };
-        if !known {
-            return Err(profile_not_found(name, &config));
-        }
         let store = self.store().await?;
         store::delete(&store, name, SecretKind::Password).await?;
         store::delete(&store, name, SecretKind::ClientSecret).await?;
-        self.config.remove_profile(name)?;
         tracing::info!(profile = name, revoked, "profile removed");
         Ok(DeleteProfileResponse {
             profile: name.to_owned(),
@@ -254,7 +260,7 @@ impl Broker {
     async fn state_for(&self, name: &str, config: &Config) -> Result<Arc<ProfileState>, Failure> {
         check_profile_name(name)?;
         let Some(profile_config) = config.profiles.get(name) else {
-            return Err(profile_not_found(name, config));
+            return Err(self.blame_config(profile_not_found(name, config)));
         };
         if let Some(state) = self.lock_profiles().get(name)
             && state.config == *profile_config
@@ -277,6 +283,22 @@ impl Broker {
             *state = fresh;
         }
         Ok(state.clone())
+    }
+
+    /// A profile that cannot be found while config.toml has an error is most likely in the
+    /// broken part: say that instead.
+    fn blame_config(&self, failure: Failure) -> Failure {
+        match self.config.last_error() {
+            Some(error) if failure.kind() == ErrorKind::ProfileNotFound => Failure::new(
+                ErrorKind::ConfigInvalid,
+                error,
+                Some(format!(
+                    "fix {}; the daemon picks up the edit without a restart",
+                    self.config.path().display()
+                )),
+            ),
+            _ => failure,
+        }
     }
 
     fn lock_profiles(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ProfileState>>> {

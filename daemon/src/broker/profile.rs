@@ -130,17 +130,28 @@ impl ProfileState {
             other => other?,
         };
         let left = token.lifetime.remaining(BootInstant::now());
+        if left.is_zero() {
+            return Err(upstream_lied(
+                &self.auth_url,
+                "a token that has already expired",
+            ));
+        }
         let required = min_valid.required(token.lifetime.length);
         if left < required {
             return Err(too_short(left, required));
         }
-        let project_ref = token.project.as_ref();
+        let Some(project_ref) = token.project.as_ref().filter(|p| p.matches(project)) else {
+            return Err(upstream_lied(
+                &self.auth_url,
+                "a token scoped to another project than the one asked for",
+            ));
+        };
         let scoped = Scoped {
             token: token.token,
             lifetime: token.lifetime,
             fetched_at: Timestamp::now(),
-            project_id: project_ref.map_or_else(|| selector_label(project), |p| p.id.clone()),
-            project_name: project_ref.map(|p| p.name.clone()),
+            project_id: project_ref.id.clone(),
+            project_name: Some(project_ref.name.clone()),
         };
         self.tokens.insert(project.clone(), scoped.clone());
         self.stored.notify_one();
@@ -214,6 +225,7 @@ impl ProfileState {
             interface: self.config.interface.clone(),
             region_name: self.config.region_name.clone(),
             cacert: self.config.cacert.clone(),
+            config_error: None,
         }
     }
 
@@ -319,9 +331,11 @@ fn too_short(left: Duration, min_valid: Duration) -> Failure {
     )
 }
 
-fn selector_label(project: &ProjectSelector) -> String {
-    match project {
-        ProjectSelector::Id { id } => id.clone(),
-        ProjectSelector::Name { name, .. } => name.clone(),
-    }
+/// Keystone answered 2xx with something no real Keystone sends.
+fn upstream_lied(auth_url: &AuthUrl, what: &str) -> Failure {
+    Failure::new(
+        ErrorKind::UpstreamUnavailable,
+        format!("keystone at {} answered with {what}", auth_url.as_str()),
+        Some("check that auth_url points to the cloud's Keystone (a proxy in between?)".to_owned()),
+    )
 }

@@ -21,7 +21,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let sim = Sim::start(SimConfig::default()).await.expect("simulator");
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = Arc::new(ConfigFile::open(dir.path().join("config.toml")).expect("config"));
+    let config = Arc::new(ConfigFile::open(dir.path().join("config.toml")));
     let store = Arc::new(MemoryStore::new());
     let broker = Arc::new(Broker::with_store(config, store.clone()));
     Fixture {
@@ -34,7 +34,7 @@ async fn fixture() -> Fixture {
 
 /// A new broker on the same config and store: a cold cache, as after a restart.
 fn cold_broker(f: &Fixture) -> Arc<Broker> {
-    let config = ConfigFile::open(f.broker.config().path().to_owned()).expect("config");
+    let config = ConfigFile::open(f.broker.config().path().to_owned());
     Arc::new(Broker::with_store(Arc::new(config), f.store.clone()))
 }
 

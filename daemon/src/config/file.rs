@@ -11,6 +11,9 @@ use opcp_cred_proto::messages::ProfileConfig;
 use super::parse::{line_of, one_line};
 use super::{Config, ConfigError, edit, parse};
 
+/// A hand-written config is a few KiB; anything much larger is a mistake.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// `config.toml`, shared by the whole daemon in an `Arc`.
 #[derive(Debug)]
 pub struct ConfigFile {
@@ -53,21 +56,34 @@ impl Stamp {
 }
 
 impl ConfigFile {
-    /// Load `path`. A missing file is an empty config; a broken one is an error, so the daemon
-    /// does not start on a config that the user has to fix anyway.
-    pub fn open(path: PathBuf) -> Result<Self, ConfigError> {
-        let (config, seen) = match read(&path)? {
-            Some((text, stamp)) => (parse(&text, &path)?, Some(stamp)),
-            None => (Config::default(), None),
+    /// Load `path`. A missing file is an empty config. A broken one is an empty config too,
+    /// with its error recorded: the daemon starts anyway, so that every request can answer
+    /// with the file, line and key to fix instead of "daemon unreachable".
+    pub fn open(path: PathBuf) -> Self {
+        let mut state = State {
+            config: Arc::new(Config::default()),
+            seen: None,
+            last_error: None,
         };
-        Ok(Self {
+        match read(&path).and_then(|found| {
+            found
+                .map(|(text, stamp)| parse(&text, &path).map(|config| (config, stamp)))
+                .transpose()
+        }) {
+            Ok(Some((config, stamp))) => {
+                state.config = Arc::new(config);
+                state.seen = Some(stamp);
+            }
+            Ok(None) => {}
+            Err(err) => {
+                state.seen = fs::metadata(&path).ok().map(|meta| Stamp::of(&meta));
+                record_error(&mut state, &err);
+            }
+        }
+        Self {
             path,
-            state: Mutex::new(State {
-                config: Arc::new(config),
-                seen,
-                last_error: None,
-            }),
-        })
+            state: Mutex::new(state),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -193,7 +209,22 @@ fn record_error(state: &mut State, err: &ConfigError) {
 /// The text and its stamp, `None` when there is no file.
 fn read(path: &Path) -> Result<Option<(String, Stamp)>, ConfigError> {
     let io_err = |err| ConfigError::io(path, "read", err);
-    let mut file = match File::open(path) {
+    // Look before opening: opening a FIFO would block, and /dev/zero never ends.
+    match fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(io_err(io::Error::other("it is not a regular file")));
+        }
+        Ok(meta) if meta.len() > MAX_CONFIG_BYTES => {
+            return Err(io_err(io::Error::other(format!(
+                "it is larger than {} KiB",
+                MAX_CONFIG_BYTES / 1024
+            ))));
+        }
+        Ok(_) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(io_err(err)),
+    }
+    let file = match File::open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(io_err(err)),
@@ -202,7 +233,9 @@ fn read(path: &Path) -> Result<Option<(String, Stamp)>, ConfigError> {
     // newer text is read then.
     let stamp = Stamp::of(&file.metadata().map_err(io_err)?);
     let mut text = String::new();
-    file.read_to_string(&mut text).map_err(io_err)?;
+    file.take(MAX_CONFIG_BYTES)
+        .read_to_string(&mut text)
+        .map_err(io_err)?;
     Ok(Some((text, stamp)))
 }
 

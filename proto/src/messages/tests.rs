@@ -66,6 +66,7 @@ fn golden_token_response() {
             interface: Some("public".into()),
             region_name: None,
             cacert: None,
+            config_error: None,
         },
         r#"{"token":"gAAAAfake","expires_at":"2027-01-15T08:00:00Z","profile":"pod","project_id":"p1","project_name":"web","auth_url":"https://keystone.example.test/v3","interface":"public","region_name":null,"cacert":null}"#,
     );

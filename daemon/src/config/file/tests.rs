@@ -53,7 +53,7 @@ fn is_shareable_between_tasks() {
 #[test]
 fn a_missing_file_is_an_empty_config() {
     let (_dir, path) = fresh();
-    let file = ConfigFile::open(path.clone()).unwrap();
+    let file = ConfigFile::open(path.clone());
     assert_eq!(file.path(), path);
     assert!(file.current().profiles.is_empty());
     assert_eq!(file.last_error(), None);
@@ -62,22 +62,47 @@ fn a_missing_file_is_an_empty_config() {
 }
 
 #[test]
-fn a_broken_file_at_start_is_an_error() {
+fn a_broken_file_at_start_is_an_empty_config_with_its_error() {
     let (dir, _) = fresh();
     let path = dir.path().join("config.toml");
     fs::write(&path, "keyring = \"auto\"\nbogus = 1\n").unwrap();
-    let err = ConfigFile::open(path.clone()).unwrap_err();
+    let file = ConfigFile::open(path.clone());
+    assert!(file.current().profiles.is_empty());
+    let error = file.last_error().expect("the error is kept");
     assert!(
-        matches!(&err, ConfigError::Invalid { line: 2, .. }),
-        "{err:?}"
+        error.contains("line 2") && error.contains("bogus"),
+        "{error}"
     );
-    assert_eq!(err.file(), path);
+    fs::write(&path, "keyring = \"auto\"\n").unwrap();
+    file.current();
+    assert_eq!(
+        file.last_error(),
+        None,
+        "fixed on disk, fixed in the daemon"
+    );
+}
+
+#[test]
+fn a_fifo_or_a_device_is_refused_without_blocking() {
+    let (dir, _) = fresh();
+    let fifo = dir.path().join("fifo.toml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let file = ConfigFile::open(fifo);
+    assert!(file.last_error().unwrap().contains("not a regular file"));
+    let file = ConfigFile::open(PathBuf::from("/dev/zero"));
+    assert!(file.last_error().unwrap().contains("not a regular file"));
 }
 
 #[test]
 fn put_profile_creates_a_private_dir_and_file() {
     let (_dir, path) = fresh();
-    let file = ConfigFile::open(path.clone()).unwrap();
+    let file = ConfigFile::open(path.clone());
     assert!(file.put_profile("pod", &profile("alice"), false).unwrap());
     assert_eq!(mode(path.parent().unwrap()), 0o700);
     assert_eq!(mode(&path), 0o600);
@@ -94,7 +119,7 @@ fn put_and_remove_keep_hand_written_comments() {
     let path = dir.path().join("config.toml");
     fs::write(&path, hand_written("bob")).unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-    let file = ConfigFile::open(path.clone()).unwrap();
+    let file = ConfigFile::open(path.clone());
     assert!(file.put_profile("pod", &profile("alice"), false).unwrap());
     assert!(!file.put_profile("lab", &profile("carol"), false).unwrap());
     let text = fs::read_to_string(&path).unwrap();
@@ -114,7 +139,7 @@ fn put_and_remove_keep_hand_written_comments() {
 #[test]
 fn hand_edits_are_picked_up() {
     let (_dir, path) = fresh();
-    let file = ConfigFile::open(path.clone()).unwrap();
+    let file = ConfigFile::open(path.clone());
     file.put_profile("pod", &profile("alice"), false).unwrap();
     fs::write(&path, hand_written("bob-the-builder")).unwrap();
     assert_eq!(file.current().profiles["pod"].username, "bob-the-builder");
@@ -128,7 +153,7 @@ fn hand_edits_are_picked_up() {
 #[test]
 fn a_broken_edit_keeps_the_last_good_config() {
     let (_dir, path) = fresh();
-    let file = ConfigFile::open(path.clone()).unwrap();
+    let file = ConfigFile::open(path.clone());
     file.put_profile("pod", &profile("alice"), false).unwrap();
     let good = fs::read_to_string(&path).unwrap();
 
@@ -181,7 +206,7 @@ fn a_symlinked_file_stays_a_symlink() {
     fs::write(&real, hand_written("bob")).unwrap();
     let link = dir.path().join("config.toml");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let file = ConfigFile::open(link.clone()).unwrap();
+    let file = ConfigFile::open(link.clone());
     file.put_profile("pod", &profile("alice"), false).unwrap();
     assert!(
         fs::symlink_metadata(&link)
