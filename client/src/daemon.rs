@@ -9,6 +9,7 @@ mod autostart;
 
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use http_body_util::{BodyExt as _, Full};
@@ -145,6 +146,32 @@ impl Daemon {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<(StatusCode, Bytes), CliError> {
+        if let Some(body) = &body
+            && body.len() > routes::MAX_BODY_BYTES
+        {
+            return Err(CliError::usage(format!(
+                "the request is {} KiB, more than the {} KiB opcp-credd reads: a value given is far too long",
+                body.len() / 1024,
+                routes::MAX_BODY_BYTES / 1024
+            )));
+        }
+        tokio::time::timeout(ANSWER_TIMEOUT, self.exchange_now(method, path, body))
+            .await
+            .map_err(|_| {
+                CliError::unreachable(format!(
+                    "opcp-credd did not answer within {} s",
+                    ANSWER_TIMEOUT.as_secs()
+                ))
+                .with_hint(LOG_HINT)
+            })?
+    }
+
+    async fn exchange_now(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Bytes), CliError> {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
@@ -252,11 +279,17 @@ fn nobody_answers(socket: &Path, reason: &io::Error) -> CliError {
     })
 }
 
+const LOG_HINT: &str = "see its log: ~/.local/state/opcp-cred/opcp-credd.log when started by opcp-cred, `journalctl --user -u opcp-credd` under systemd";
+
+/// Longer than the daemon's slowest upstream flow (discovery, grant, federation, scope, each
+/// bounded at 30 s): only a hung daemon gets here, and a shell rc must not hang with it.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(150);
+
 fn lost(e: &hyper::Error) -> CliError {
     CliError::unreachable(format!(
         "opcp-credd closed the connection without answering: {e}"
     ))
-    .with_hint("see its log: `journalctl --user -u opcp-credd`, or run `opcp-credd --foreground`")
+    .with_hint(LOG_HINT)
 }
 
 fn parse<T: DeserializeOwned>(path: &str, body: &[u8]) -> anyhow::Result<T> {

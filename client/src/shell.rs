@@ -138,8 +138,9 @@ fn survives_word_splitting(value: &str) -> bool {
     !value.contains(GLOB_OR_BLANK) && !value.contains("  ") && !value.contains(" =")
 }
 
-const GLOB_OR_BLANK: [char; 13] = [
-    '\t', '\n', '*', '?', '[', ']', '(', ')', '|', '<', '>', '~', '^',
+/// `#` too: zsh's EXTENDED_GLOB makes it a glob operator in a word that GLOB_SUBST globs.
+const GLOB_OR_BLANK: [char; 14] = [
+    '\t', '\n', '*', '?', '[', ']', '(', ')', '|', '<', '>', '~', '^', '#',
 ];
 
 /// POSIX single quotes: everything literal, `'` written as `'\''`.

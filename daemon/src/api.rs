@@ -1,6 +1,7 @@
 //! The HTTP API on the socket: routes from `proto`, thin handlers over the broker.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
@@ -16,8 +17,8 @@ use opcp_cred_proto::{API_VERSION, ErrorBody, ErrorKind, routes};
 use crate::broker::Broker;
 use crate::error::Failure;
 
-/// Requests are tiny; anything larger is garbage or an attack.
-pub const BODY_LIMIT: usize = 64 * 1024;
+/// A request body that has not arrived in this time is an attack or a hung client.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -34,7 +35,7 @@ pub fn app(state: AppState) -> Router {
         .route(routes::PROFILE, put(put_profile).delete(delete_profile))
         .route(routes::PROFILE_PROJECTS, get(projects))
         .fallback(unknown_route)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(routes::MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -48,11 +49,17 @@ where
     type Rejection = Failure;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(Failure::new(
+        let read = tokio::time::timeout(BODY_READ_TIMEOUT, Json::<T>::from_request(req, state));
+        match read.await {
+            Ok(Ok(Json(value))) => Ok(Self(value)),
+            Ok(Err(rejection)) => Err(Failure::new(
                 ErrorKind::BadRequest,
                 format!("bad request body: {}", rejection.body_text().to_lowercase()),
+                None,
+            )),
+            Err(_) => Err(Failure::new(
+                ErrorKind::BadRequest,
+                format!("the request body did not arrive within {BODY_READ_TIMEOUT:?}"),
                 None,
             )),
         }

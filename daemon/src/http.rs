@@ -283,6 +283,10 @@ impl std::fmt::Debug for Answer {
 }
 
 /// Sends `request` (built for `url`) and reads the whole answer.
+/// Token answers with a large service catalog are a few hundred KiB; nothing Keycloak or
+/// Keystone sends us comes near this.
+const MAX_ANSWER_BYTES: usize = 8 << 20;
+
 pub async fn send(
     upstream: &'static str,
     url: &str,
@@ -293,7 +297,20 @@ pub async fn send(
     let status = response.status();
     tracing::debug!(upstream, url, status = status.as_u16(), "upstream answered");
     let headers = response.headers().clone();
-    let body = response.bytes().await.map_err(fail)?.to_vec();
+    let mut response = response;
+    let mut body = Vec::new();
+    // Read in chunks, so that an upstream that sends gigabytes is cut off, not buffered.
+    while let Some(chunk) = response.chunk().await.map_err(fail)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(SendError {
+                upstream,
+                url: url.to_owned(),
+                transport: Transport::Other,
+                detail: format!("the answer is larger than {} MiB", MAX_ANSWER_BYTES >> 20),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(Answer {
         status,
         headers,

@@ -7,12 +7,15 @@
 //! - Each connection runs hyper's HTTP/1.1 server with a header read timeout (idle and slow
 //!   clients are cut off) and a small buffer; the router adds the body limit. A malformed
 //!   request ends that connection, never the daemon.
+//! - At most [`max_connections`] connections are served at once; more wait in the kernel's
+//!   backlog rather than exhaust the file descriptors the daemon needs for its own work.
 //! - Shutdown: stop accepting, let in-flight requests finish (bounded), remove the socket file
 //!   if we created it.
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -21,6 +24,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustix::fs::Mode;
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Semaphore;
 
 /// A client that has not sent a full request head within this time is disconnected; this
 /// also closes idle keep-alive connections.
@@ -66,7 +70,12 @@ pub async fn serve(bound: Bound, app: Router, shutdown: impl Future<Output = ()>
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_BUF_SIZE);
     let mut shutdown = std::pin::pin!(shutdown);
+    let slots = Arc::new(Semaphore::new(max_connections()));
     loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         let stream = tokio::select! {
             accepted = bound.listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -87,6 +96,7 @@ pub async fn serve(bound: Bound, app: Router, shutdown: impl Future<Output = ()>
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
+            drop(slot);
         });
     }
     drop(bound.listener);
@@ -99,6 +109,13 @@ pub async fn serve(bound: Bound, app: Router, shutdown: impl Future<Output = ()>
     {
         tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}");
     }
+}
+
+/// Half the file descriptors the process may open, between 16 and 1024.
+pub fn max_connections() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let half = limit.map_or(1024, |n| usize::try_from(n / 2).unwrap_or(usize::MAX));
+    half.clamp(16, 1024)
 }
 
 fn peer_is(stream: &UnixStream, my_uid: u32) -> bool {

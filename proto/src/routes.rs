@@ -1,5 +1,9 @@
 //! HTTP routes of the daemon, all under `/v1`.
 
+/// The largest request body the daemon reads. Requests are tiny; a client refuses to send more
+/// and names the value that is too long.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// `GET`: daemon version, keyring store in use, cached tokens per profile.
 pub const STATUS: &str = "/v1/status";
 /// `POST` [`crate::messages::TokenRequest`] → [`crate::messages::TokenResponse`].

@@ -86,3 +86,23 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
     stdout.flush()?;
     Ok(())
 }
+
+/// Upstream text for the terminal: control characters (escape sequences, newlines) from a
+/// lying or compromised server are shown as `?`, never sent to the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(
+            super::printable("web\u{1b}]0;pwned\u{7}\nx"),
+            "web?]0;pwned??x"
+        );
+        assert_eq!(super::printable("plain project-1"), "plain project-1");
+    }
+}

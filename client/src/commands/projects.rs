@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use opcp_cred_proto::messages::ProjectList;
 use opcp_cred_proto::routes;
 
-use super::{profile_name, write_stdout};
+use super::{printable, profile_name, write_stdout};
 use crate::cli::ProjectsArgs;
 use crate::daemon::Daemon;
 
@@ -39,7 +39,12 @@ fn table(list: &ProjectList) -> String {
         .max(2);
     let mut out = format!("{:width$}  NAME\n", "ID");
     for project in projects {
-        let _ = writeln!(out, "{:width$}  {}", project.id, project.name);
+        let _ = writeln!(
+            out,
+            "{:width$}  {}",
+            printable(&project.id),
+            printable(&project.name)
+        );
     }
     out
 }

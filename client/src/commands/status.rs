@@ -8,7 +8,7 @@ use opcp_cred_proto::messages::{ProfileStatus, Status};
 use opcp_cred_proto::routes;
 use opcp_cred_proto::version::mismatch_advice;
 
-use super::write_stdout;
+use super::{printable, write_stdout};
 use crate::cli::StatusArgs;
 use crate::daemon::Daemon;
 use crate::duration;
@@ -62,8 +62,8 @@ fn render_profile(out: &mut String, profile: &ProfileStatus, is_default: bool, n
     }
     for token in &profile.tokens {
         let project = match &token.project_name {
-            Some(name) => format!("{name} ({})", token.project_id),
-            None => token.project_id.clone(),
+            Some(name) => format!("{} ({})", printable(name), printable(&token.project_id)),
+            None => printable(&token.project_id),
         };
         let left = token.expires_at.remaining(now);
         let expiry = if left.is_zero() {
@@ -78,7 +78,7 @@ fn render_profile(out: &mut String, profile: &ProfileStatus, is_default: bool, n
         let _ = writeln!(out, "  last refresh: {} ago", duration::short(ago));
     }
     if let Some(error) = &profile.last_error {
-        let _ = writeln!(out, "  last error: {}", error.message);
+        let _ = writeln!(out, "  last error: {}", printable(&error.message));
     }
     if let Some(next) = &profile.next_attempt {
         let _ = writeln!(

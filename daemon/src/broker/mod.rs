@@ -165,7 +165,7 @@ impl Broker {
             },
             self.stored.clone(),
         )?;
-        candidate.verify().await?;
+        candidate.verify().await.map_err(nothing_stored)?;
 
         let store = self.store().await?;
         store::set(&store, name, SecretKind::Password, &put.password).await?;
@@ -335,6 +335,21 @@ fn resolve_profile_name(given: Option<&str>, config: &Config) -> Result<String, 
             ),
         )),
     }
+}
+
+/// A failed verification stored nothing: "run `opcp-cred login`" would send the user in a
+/// circle. Keep the specific advice, replace that step.
+fn nothing_stored(mut failure: Failure) -> Failure {
+    const AGAIN: &str =
+        "run the same `opcp-cred import` or `opcp-cred login` again (nothing was stored)";
+    failure.0.hint = Some(match failure.0.hint.take() {
+        Some(hint) if hint.contains("run `opcp-cred login`") => {
+            hint.replace("run `opcp-cred login`", AGAIN)
+        }
+        Some(hint) => hint,
+        None => AGAIN.to_owned(),
+    });
+    failure
 }
 
 fn check_profile_name(name: &str) -> Result<(), Failure> {

@@ -182,3 +182,12 @@ fn secret_header_is_sensitive() {
     assert!(!format!("{value:?}").contains("fake-token"));
     assert!(secret_header(&Secret::new("bad\nvalue")).is_err());
 }
+
+#[tokio::test]
+async fn a_huge_answer_is_cut_off() {
+    let huge = "x".repeat(MAX_ANSWER_BYTES + 1);
+    let stub = Stub::start(&[("/big", Reply::text(200, &huge))]).await;
+    let client = client_for(&stub::profile()).unwrap();
+    let err = get(&client, &stub.url("/big")).await.unwrap_err();
+    assert!(err.to_string().contains("larger than 8 MiB"), "{err}");
+}

@@ -201,6 +201,11 @@ impl Actionable for OidcError {
     fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Send(err) => return err.hint(),
+            Self::DiscoveryFailed { reason, .. } if reason.starts_with("cannot connect") => {
+                "check that keycloak is up and reachable from this host (a proxy or VPN?); \
+                 opcp-cred retries by itself"
+                    .to_owned()
+            }
             Self::DiscoveryFailed { .. } => "check that it points to the right realm: \
                 `https://<keycloak>/realms/<realm>/.well-known/openid-configuration`"
                 .to_owned(),
