@@ -319,6 +319,31 @@ pub async fn send(
 }
 
 /// A header carrying a token, marked sensitive so that it never shows in `Debug` output.
+const REDACTED: &str = "<redacted>";
+
+fn mask_encoded_credentials(text: &str) -> String {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_');
+    let looks_encoded = |run: &str| {
+        run.len() >= 20
+            && run.contains(|c: char| c.is_ascii_uppercase())
+            && run.contains(|c: char| c.is_ascii_lowercase())
+            && run.contains(|c: char| c.is_ascii_digit())
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if is_b64(c) {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if looks_encoded(&run) { REDACTED } else { &run });
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
 pub fn secret_header(secret: &Secret) -> Result<HeaderValue, InvalidHeaderValue> {
     let mut value = HeaderValue::from_str(secret.expose())?;
     value.set_sensitive(true);
@@ -326,13 +351,20 @@ pub fn secret_header(secret: &Secret) -> Result<HeaderValue, InvalidHeaderValue>
 }
 
 /// Upstream text fit to quote in an error message: the secrets sent with the request are
-/// masked (Keystone echoes token ids in "could not find token" messages), the first letter is
-/// lower-cased and the length bounded.
+/// masked (Keystone echoes token ids in "could not find token" messages), as sent and as
+/// form-encoded; so is anything that looks like an encoded credential (a long run of base64
+/// with upper case, lower case and digits, e.g. an echoed `Authorization: Basic` value). The
+/// first letter is lower-cased and the length bounded.
 pub fn quote(text: &str, sent: &[&Secret]) -> String {
     let mut text = text.trim().to_owned();
     for secret in sent.iter().filter(|s| !s.is_empty()) {
-        text = text.replace(secret.expose(), "<redacted>");
+        let encoded: String =
+            url::form_urlencoded::byte_serialize(secret.expose().as_bytes()).collect();
+        text = text
+            .replace(secret.expose(), REDACTED)
+            .replace(&encoded, REDACTED);
     }
+    text = mask_encoded_credentials(&text);
     if let Some((cut, _)) = text.char_indices().nth(MAX_QUOTE) {
         text.truncate(cut);
         text.push('…');

@@ -171,6 +171,19 @@ fn quote_masks_secrets_and_bounds_length() {
         &[&token, &Secret::default()],
     );
     assert_eq!(quoted, "could not find token: <redacted>.");
+    let password = Secret::new("p&ss w+rd%=\"x");
+    let echoed = quote("bad form: password=p%26ss+w%2Brd%25%3D%22x", &[&password]);
+    assert_eq!(echoed, "bad form: password=<redacted>");
+    let basic = quote(
+        "bad auth Basic b3BlbnN0YWNrLWNsaTpTVVBFUlNFQ1JFVENMSUVOVDEyMw== here",
+        &[],
+    );
+    assert_eq!(basic, "bad auth Basic <redacted> here");
+    assert_eq!(
+        quote("see /realms/pod/protocol/openid-connect/token", &[]),
+        "see /realms/pod/protocol/openid-connect/token",
+        "paths are not credentials"
+    );
     let long = "x".repeat(1000);
     assert_eq!(quote(&long, &[]).chars().count(), MAX_QUOTE + 1);
 }
