@@ -42,6 +42,10 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum SecretKind {
     Password,
     ClientSecret,
+    /// Not secret: whom the two others were stored for (discovery URL, client, user). The
+    /// keyring is per user, not per config file, so two configs of one user can name a
+    /// profile alike; this keeps one's password from being sent to the other's Keycloak.
+    Identity,
 }
 
 impl SecretKind {
@@ -50,6 +54,7 @@ impl SecretKind {
         match self {
             Self::Password => "password",
             Self::ClientSecret => "client-secret",
+            Self::Identity => "identity",
         }
     }
 

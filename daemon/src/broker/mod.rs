@@ -25,11 +25,11 @@ mod session;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use opcp_cred_proto::ErrorKind;
 use opcp_cred_proto::messages::{
-    DeleteProfileResponse, ProfileEntry, ProfileList, ProfileStatus, ProjectList, PutProfile,
-    PutProfileResponse, TokenRequest, TokenResponse, valid_profile_name,
+    DeleteProfileResponse, ProfileConfig, ProfileEntry, ProfileList, ProfileStatus, ProjectList,
+    PutProfile, PutProfileResponse, TokenRequest, TokenResponse, valid_profile_name,
 };
+use opcp_cred_proto::{ErrorKind, Secret};
 
 use crate::config::{Config, ConfigFile, KeyringChoice};
 use crate::error::Failure;
@@ -170,6 +170,7 @@ impl Broker {
         let store = self.store().await?;
         store::set(&store, name, SecretKind::Password, &put.password).await?;
         store::set(&store, name, SecretKind::ClientSecret, &put.client_secret).await?;
+        store::set(&store, name, SecretKind::Identity, &identity(&put.config)).await?;
         let is_default = self
             .config
             .put_profile(name, &put.config, put.make_default)?;
@@ -210,8 +211,21 @@ impl Broker {
             None => 0,
         };
         let store = self.store().await?;
-        store::delete(&store, name, SecretKind::Password).await?;
-        store::delete(&store, name, SecretKind::ClientSecret).await?;
+        let stored_for = store::get(&store, name, SecretKind::Identity).await?;
+        if stored_for.is_none_or(|id| id == identity(&config.profiles[name])) {
+            for kind in [
+                SecretKind::Password,
+                SecretKind::ClientSecret,
+                SecretKind::Identity,
+            ] {
+                store::delete(&store, name, kind).await?;
+            }
+        } else {
+            tracing::warn!(
+                profile = name,
+                "keyring entries belong to another configuration: left alone"
+            );
+        }
         tracing::info!(profile = name, revoked, "profile removed");
         Ok(DeleteProfileResponse {
             profile: name.to_owned(),
@@ -335,6 +349,14 @@ fn resolve_profile_name(given: Option<&str>, config: &Config) -> Result<String, 
             ),
         )),
     }
+}
+
+/// What the keyring entries of a profile are for, stored beside them.
+pub(crate) fn identity(config: &ProfileConfig) -> Secret {
+    Secret::new(format!(
+        "{}\n{}\n{}",
+        config.discovery_endpoint, config.client_id, config.username
+    ))
 }
 
 /// A failed verification stored nothing: "run `opcp-cred login`" would send the user in a

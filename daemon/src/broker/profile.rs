@@ -294,6 +294,20 @@ impl ProfileState {
         )
     }
 
+    pub(super) fn secrets_of_another_config(&self, store: &str) -> Failure {
+        Failure::new(
+            ErrorKind::LoginRequired,
+            format!(
+                "the {store} keyring holds secrets for a profile `{}` of another configuration (another keycloak, client or user): they are not sent",
+                self.name
+            ),
+            Some(format!(
+                "run `opcp-cred login --profile {}`, or rename one of the two profiles",
+                self.name
+            )),
+        )
+    }
+
     pub(super) fn secrets_missing(&self, store: &str) -> Failure {
         Failure::new(
             ErrorKind::LoginRequired,
