@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use opcp_cred_proto::messages::{ClientAuth, ProjectSelector, valid_profile_name};
 
@@ -84,10 +85,10 @@ fn pick_profile(flag: Option<&str>, env: Option<OsString>) -> Result<Option<Stri
 )]
 pub struct ProjectArgs {
     /// Project to scope to [default: the profile's project]
-    #[arg(long, value_name = "ID", conflicts_with = "project_name")]
+    #[arg(long, value_name = "ID", conflicts_with = "project_name", value_parser = NonEmptyStringValueParser::new())]
     pub project_id: Option<String>,
     /// Project to scope to, by name
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
     pub project_name: Option<String>,
     /// Domain of --project-name [default: Default]
     #[arg(long, value_name = "NAME", requires = "project_name")]

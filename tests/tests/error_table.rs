@@ -131,6 +131,15 @@ fn every_row_of_the_error_table() {
                 fixture::PROJECT_WEB_ID,
             ],
         },
+        Row {
+            name: "a project name given as its id",
+            edits: vec![edit(
+                &project,
+                &format!("OS_PROJECT_ID={}", fixture::PROJECT_DB),
+            )],
+            exit_code: 4,
+            says: &["is the name of a project", fixture::PROJECT_DB_ID],
+        },
     ];
     for row in &rows {
         check(&env, &sim, row);

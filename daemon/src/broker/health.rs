@@ -40,6 +40,11 @@ impl Health {
     }
 
     pub fn failed(&mut self, error: ErrorDetail, now: BootInstant) {
+        // A request the caller got wrong (an impossible --min-valid) says nothing about the
+        // profile's health.
+        if error.kind == ErrorKind::BadRequest {
+            return;
+        }
         if is_outage(error.kind) {
             self.failures = self.failures.saturating_add(1);
             self.next_attempt = Some(now + backoff(self.failures, now));

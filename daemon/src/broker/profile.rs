@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use crate::auth_url::AuthUrl;
 use crate::clock::BootInstant;
-use crate::error::Failure;
+use crate::error::{Actionable, Failure};
 use crate::store::SecretStore;
 use crate::{http, keystone};
 
@@ -127,6 +127,9 @@ impl ProfileState {
                 let session = self.session(min_valid).await?;
                 self.scope(&session, project).await?
             }
+            Err(err) if err.kind() == ErrorKind::ProjectForbidden => {
+                return Err(self.name_given_as_id(&session, project, err.into()).await);
+            }
             other => other?,
         };
         let left = token.lifetime.remaining(BootInstant::now());
@@ -171,6 +174,33 @@ impl ProfileState {
             session.claimed_projects.as_deref(),
         )
         .await
+    }
+
+    /// `--project-id db` where `db` is a project's name is a common slip: say so, with its id.
+    async fn name_given_as_id(
+        &self,
+        session: &Session,
+        project: &ProjectSelector,
+        refusal: Failure,
+    ) -> Failure {
+        let ProjectSelector::Id { id } = project else {
+            return refusal;
+        };
+        let Ok(projects) = keystone::projects(&self.http, &self.auth_url, &session.token).await
+        else {
+            return refusal;
+        };
+        match projects.iter().find(|p| p.name == *id) {
+            Some(named) => Failure::new(
+                ErrorKind::ProjectForbidden,
+                format!("`{id}` is the name of a project, not its id"),
+                Some(format!(
+                    "use --project-id {} or --project-name {id}",
+                    named.id
+                )),
+            ),
+            None => refusal,
+        }
     }
 
     /// Log in and, when a project is configured, scope to it: the proof that the credentials
