@@ -161,7 +161,17 @@ pub struct ProfileConfig {
     /// OIDC scope; `openid` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Refresh cached tokens in the background once this percentage of their lifetime has
+    /// passed (50 to 95; 75 when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_at: Option<u8>,
 }
+
+/// The default of [`ProfileConfig::refresh_at`].
+pub const DEFAULT_REFRESH_AT: u8 = 75;
+/// The values [`ProfileConfig::refresh_at`] may take: earlier wastes logins, later risks
+/// serving a token too close to its end.
+pub const REFRESH_AT_RANGE: std::ops::RangeInclusive<u8> = 50..=95;
 
 fn default_protocol() -> String {
     "openid".to_owned()
@@ -198,7 +208,14 @@ impl ProfileConfig {
             proxy: None,
             client_auth: ClientAuth::default(),
             scope: None,
+            refresh_at: None,
         }
+    }
+
+    /// The fraction of a token's lifetime after which it is refreshed.
+    pub fn refresh_fraction(&self) -> f64 {
+        let percent = self.refresh_at.unwrap_or(DEFAULT_REFRESH_AT);
+        f64::from(percent.clamp(*REFRESH_AT_RANGE.start(), *REFRESH_AT_RANGE.end())) / 100.0
     }
 
     /// The project configured for this profile, if any.

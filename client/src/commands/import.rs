@@ -138,6 +138,7 @@ fn config_from(vars: &Vars) -> Result<ProfileConfig, CliError> {
         proxy: None,
         client_auth: ClientAuth::default(),
         scope: vars.optional("OS_OPENID_SCOPE")?,
+        refresh_at: None,
     })
 }
 

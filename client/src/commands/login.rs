@@ -187,6 +187,7 @@ fn optional_settings(
             .or(old.map(|c| c.client_auth))
             .unwrap_or_default(),
         scope: stored(|c| &c.scope),
+        refresh_at: old.and_then(|c| c.refresh_at),
     })
 }
 

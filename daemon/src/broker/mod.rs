@@ -48,6 +48,8 @@ pub struct Broker {
     profiles: Mutex<HashMap<String, Arc<ProfileState>>>,
     /// Notified when a token is stored, to wake the background refresher.
     stored: Arc<tokio::sync::Notify>,
+    /// Serialises the building of profile states (see `state_for`).
+    building: tokio::sync::Mutex<()>,
 }
 
 /// The secret store: fixed (tests, or a store chosen up front) or opened on first use from the
@@ -75,6 +77,7 @@ impl Broker {
             keyring,
             profiles: Mutex::default(),
             stored: Arc::default(),
+            building: tokio::sync::Mutex::default(),
         }
     }
 
@@ -281,6 +284,14 @@ impl Broker {
         {
             return Ok(state.clone());
         }
+        // One builder at a time: building a state (an HTTPS client with its trust roots) costs
+        // milliseconds, and a cold storm of requests must build it once, not once each.
+        let _building = self.building.lock().await;
+        if let Some(state) = self.lock_profiles().get(name)
+            && state.config == *profile_config
+        {
+            return Ok(state.clone());
+        }
         let store = self.store().await?;
         let fresh = Arc::new(ProfileState::new(
             name,
@@ -288,15 +299,8 @@ impl Broker {
             Credentials::Stored(store),
             self.stored.clone(),
         )?);
-        let mut profiles = self.lock_profiles();
-        // Another request may have rebuilt it while we opened the store: keep theirs.
-        let state = profiles
-            .entry(name.to_owned())
-            .or_insert_with(|| fresh.clone());
-        if state.config != *profile_config {
-            *state = fresh;
-        }
-        Ok(state.clone())
+        self.lock_profiles().insert(name.to_owned(), fresh.clone());
+        Ok(fresh)
     }
 
     /// A profile that cannot be found while config.toml has an error is most likely in the

@@ -1,6 +1,6 @@
 //! Background refresh: shells never wait for a login.
 //!
-//! Once [`REFRESH_AT`] of a token's lifetime has passed, the refresher asks for a token that
+//! Once the profile's `refresh_at` share of a token's lifetime (75 % by default) has passed, the refresher asks for a token that
 //! outlives it. Keystone keeps an unscoped token's expiry on the tokens scoped from it, so
 //! when the session cannot give more, that is a new login (refresh grant, else password) and
 //! the session is renewed ahead of the project tokens derived from it. Tokens nobody asked
@@ -18,8 +18,6 @@ use super::Broker;
 use super::min_valid::MinValid;
 use super::profile::ProfileState;
 
-/// The fraction of a token's lifetime after which it is refreshed.
-pub const REFRESH_AT: f64 = 0.75;
 /// Tokens not asked for in this long are forgotten, not refreshed.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(60 * 60);
 /// Re-plan at least this often: the sleep runs on the monotonic clock, which stops during
@@ -68,7 +66,9 @@ impl ProfileState {
         if let Some(next) = self.lock_health().next_attempt().filter(|next| *next > now) {
             return Some(next);
         }
-        let plan = self.tokens.plan(now, REFRESH_AT, IDLE_LIMIT);
+        let plan = self
+            .tokens
+            .plan(now, self.config.refresh_fraction(), IDLE_LIMIT);
         for (project, left) in plan.due {
             // Ask for more than the current token has: only a fresher token satisfies that.
             let wanted = MinValid::Explicit(left + Duration::from_secs(1));

@@ -7,7 +7,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use opcp_cred_proto::messages::{ProfileConfig, valid_profile_name};
+use opcp_cred_proto::messages::{ProfileConfig, REFRESH_AT_RANGE, valid_profile_name};
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue, Deserializer};
@@ -161,6 +161,18 @@ fn validate_profile(
     if let Some(proxy) = &profile.proxy {
         check_url("proxy", proxy, &["http", "https", "socks5", "socks5h"])
             .map_err(|problem| at.error(&key("proxy"), problem))?;
+    }
+    if let Some(percent) = profile.refresh_at
+        && !REFRESH_AT_RANGE.contains(&percent)
+    {
+        return Err(at.error(
+            &key("refresh_at"),
+            format!(
+                "refresh_at = {percent} is out of range: give a percentage of the token lifetime from {} to {}",
+                REFRESH_AT_RANGE.start(),
+                REFRESH_AT_RANGE.end()
+            ),
+        ));
     }
     if profile.project_domain_name.is_some() && profile.project_name.is_none() {
         return Err(at.error(

@@ -39,6 +39,7 @@ fn stored() -> ProfileConfig {
         proxy: Some("http://proxy.example.test:3128".into()),
         client_auth: ClientAuth::Post,
         scope: Some("openid profile".into()),
+        refresh_at: None,
     }
 }
 

@@ -164,6 +164,15 @@ fn proxy_must_be_a_url() {
 }
 
 #[test]
+fn refresh_at_must_be_a_sensible_percentage() {
+    let (line, key, problem) = error_of(&with("refresh_at = 99\n"));
+    assert_eq!((line, key.as_deref()), (9, Some("profiles.pod.refresh_at")));
+    assert!(problem.contains("from 50 to 95"), "{problem}");
+    let config = parse(&with("refresh_at = 60\n"), Path::new("c.toml")).unwrap();
+    assert!((config.profiles["pod"].refresh_fraction() - 0.6).abs() < 1e-9);
+}
+
+#[test]
 fn project_domain_without_project_name() {
     let (line, key, problem) = error_of(&with("project_domain_name = \"Default\"\n"));
     assert_eq!(
