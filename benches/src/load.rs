@@ -44,15 +44,7 @@ pub async fn sustained(
             client(socket, body, deadline, per_client).await
         }));
     }
-    let mut load = Load::default();
-    for task in tasks {
-        let part = task.await.expect("client task");
-        load.ok += part.ok;
-        load.failed += part.failed;
-        load.latencies.extend(part.latencies);
-    }
-    load.elapsed = started.elapsed();
-    load
+    gather(tasks, started).await
 }
 
 async fn client(socket: PathBuf, body: String, deadline: Instant, limit: Option<u64>) -> Load {
@@ -109,9 +101,14 @@ pub async fn storm(socket: &Path, body: &str, n: usize) -> Load {
             tokio::spawn(async move { client(socket, body, far, Some(1)).await })
         })
         .collect();
+    gather(tasks, started).await
+}
+
+/// The clients' results together, timed from `started` to the last one's end.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<Load>>, started: Instant) -> Load {
     let mut load = Load::default();
     for task in tasks {
-        let part = task.await.expect("storm task");
+        let part = task.await.expect("a load client");
         load.ok += part.ok;
         load.failed += part.failed;
         load.latencies.extend(part.latencies);

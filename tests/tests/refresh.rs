@@ -103,6 +103,14 @@ fn poll_for(f: &Fixture, how_long: Duration, min_valid: &str) -> Vec<Poll> {
     polls
 }
 
+/// What poll `i` had left; it must have been served.
+fn served(i: usize, p: &Poll) -> Duration {
+    match &p.outcome {
+        Ok((_, left)) => *left,
+        Err(e) => panic!("poll {i} failed: {e:?}"),
+    }
+}
+
 fn logins(counters: Counters) -> u64 {
     counters.password_grant_ok + counters.refresh_grant
 }
@@ -118,13 +126,10 @@ fn tokens_are_refreshed_in_the_background_and_calls_never_wait_on_upstream() {
     let polls = poll_for(&f, Duration::from_secs(3 * lifetime), "2s");
     assert!(polls.len() > 100, "{} polls", polls.len());
     for (i, p) in polls.iter().enumerate() {
-        let (_, left) = p
-            .outcome
-            .as_ref()
-            .unwrap_or_else(|e| panic!("poll {i} failed: {e:?}"));
+        let left = served(i, p);
         // The exported expiry has whole seconds: 2 s asked, at least 1 s shown.
         assert!(
-            *left >= Duration::from_secs(1),
+            left >= Duration::from_secs(1),
             "poll {i}: only {left:?} left"
         );
         assert!(
@@ -231,12 +236,9 @@ fn a_server_clock_ten_minutes_ahead_still_refreshes_in_time() {
     let f = start_with_clock_offset(lifetimes(lifetime, lifetime, 600), 600);
     let polls = poll_for(&f, Duration::from_secs(3 * lifetime), "2s");
     for (i, p) in polls.iter().enumerate() {
-        let (_, left) = p
-            .outcome
-            .as_ref()
-            .unwrap_or_else(|e| panic!("poll {i} failed: {e:?}"));
+        let left = served(i, p);
         assert!(
-            *left >= Duration::from_secs(1) && *left <= Duration::from_secs(lifetime),
+            left >= Duration::from_secs(1) && left <= Duration::from_secs(lifetime),
             "poll {i}: {left:?}"
         );
     }
