@@ -52,6 +52,8 @@ fn main() -> ExitCode {
     };
     let result = if args.foreground {
         init_tracing(&args.log_level);
+        // While the process has one thread: see the function's doc.
+        opcp_credd::store::join_private_session();
         run_foreground(&args, &location)
     } else {
         detach(&args)

@@ -28,6 +28,7 @@ use opcp_cred_proto::Secret;
 use crate::config::KeyringChoice;
 
 pub use error::StoreError;
+pub use keyutils::join_private_session;
 pub use memory::MemoryStore;
 
 /// The keyring service name of every entry.

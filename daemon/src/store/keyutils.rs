@@ -41,6 +41,34 @@ use super::{SERVICE, SecretStore, StoreError};
 /// An entry that never exists: reading it proves the keyctl calls work, harmlessly.
 const PROBE_USER: &str = "<probe>";
 
+/// Give the process a session keyring of its own, before any thread starts (a session keyring
+/// belongs to the credentials of the thread that joins it; threads created later inherit it).
+///
+/// Without one, the process uses the user's shared default session keyring `_uid_ses.<uid>`,
+/// into which the kernel does not link the persistent keyring: keys are then reachable only
+/// through their link in that shared keyring, which other processes of the user can drop, and
+/// a secret became unreachable (so not deletable) or reappeared after `logout`. In a session
+/// keyring of our own, the persistent keyring is linked and every key is reached through it.
+pub fn join_private_session() {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl(JOIN_SESSION_KEYRING, NULL) takes no pointer but the null name, touches
+    // no memory of ours, and only replaces this thread's session keyring.
+    #[allow(unsafe_code)]
+    let id = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    if id < 0 {
+        tracing::debug!(
+            error = %std::io::Error::last_os_error(),
+            "no private session keyring (keyutils unavailable?)"
+        );
+    }
+}
+
 pub(super) fn open() -> Result<Arc<dyn SecretStore>, StoreError> {
     let settings = HashMap::from([("service_no_divider", "true")]);
     let store: Arc<CredentialStore> =
