@@ -224,6 +224,13 @@ pub struct ImportArgs {
     /// openrc file to read (never run); `-` for stdin; none: the current OS_* environment
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Read the password from stdin instead of the file (for a file that asks for it with
+    /// `read`); with --client-secret-stdin too, the password is the first line
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read the client secret from stdin instead of the file
+    #[arg(long)]
+    pub client_secret_stdin: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,7 +4,7 @@
 use opcp_cred_tests::daemon::DaemonGuard;
 use opcp_cred_tests::env::{SimGuard, TestEnv, ok, text};
 use opcp_cred_tests::keyring::KeyringKind;
-use opcp_cred_tests::sim::{Counters, SimConfig};
+use opcp_cred_tests::sim::{Counters, SimConfig, fixture};
 
 fn imported(env: &TestEnv, sim: &SimGuard, base: &str) -> String {
     let profile = env.profile(base);
@@ -120,4 +120,45 @@ fn a_daemon_started_on_a_broken_config_names_the_line_to_fix() {
         "{stderr}"
     );
     assert!(stderr.contains("config.toml"), "{stderr}");
+}
+
+#[test]
+fn a_horizon_style_openrc_imports_with_the_password_on_stdin() {
+    use std::io::Write as _;
+    let sim = SimGuard::start(SimConfig::default());
+    let env = TestEnv::new(KeyringKind::SecretService);
+    let _daemon = DaemonGuard::start(&env);
+    // Horizon's file asks for the password with `read`: import never runs it.
+    let openrc = opcp_cred_tests::env::openrc_text(&sim).replace(
+        &format!("export OS_PASSWORD={}\n", fixture::PASSWORD),
+        "echo \"Please enter your password: \"\nread -sr OS_PASSWORD_INPUT\nexport OS_PASSWORD=$OS_PASSWORD_INPUT\n",
+    );
+    let path = env.path("horizon-openrc.sh");
+    std::fs::write(&path, openrc).unwrap();
+    let profile = env.profile("horizon");
+    let mut child = env
+        .client([
+            "import",
+            "--profile",
+            &profile,
+            "--password-stdin",
+            path.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", fixture::PASSWORD).as_bytes())
+        .unwrap();
+    ok(&child.wait_with_output().unwrap());
+    assert_eq!(
+        env.keyring.read(&format!("{profile}/password")).as_deref(),
+        Some(fixture::PASSWORD)
+    );
+    ok(&env.run(["token", "--profile", &profile]));
 }

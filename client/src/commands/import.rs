@@ -21,6 +21,18 @@ pub async fn run(args: &ImportArgs) -> anyhow::Result<()> {
     }
     .resolve()?
     .unwrap_or_else(|| "default".to_owned());
+    let from_stdin = args.password_stdin || args.client_secret_stdin;
+    if from_stdin && args.file.as_deref() == Some(Path::new("-")) {
+        return Err(CliError::usage(
+            "stdin cannot carry both the openrc and the secrets: give the openrc as a file",
+        )
+        .into());
+    }
+    let given = prompt::read_stdin_secrets(
+        std::io::stdin(),
+        args.password_stdin,
+        args.client_secret_stdin,
+    )?;
     let (source, parsed) = read_source(args.file.as_deref())?;
     for warning in &parsed.warnings {
         eprintln!(
@@ -35,8 +47,14 @@ pub async fn run(args: &ImportArgs) -> anyhow::Result<()> {
     let config = config_from(&vars)?;
     let profile = PutProfile {
         config,
-        password: secret(&vars, "OS_PASSWORD", "Keycloak password")?,
-        client_secret: secret(&vars, "OS_CLIENT_SECRET", "Keycloak client secret")?,
+        password: match given.password {
+            Some(password) => password,
+            None => secret(&vars, "OS_PASSWORD", "Keycloak password")?,
+        },
+        client_secret: match given.client_secret {
+            Some(client_secret) => client_secret,
+            None => secret(&vars, "OS_CLIENT_SECRET", "Keycloak client secret")?,
+        },
         make_default: args.default,
     };
     let mut daemon = Daemon::connect().await?;
@@ -195,7 +213,7 @@ fn secret(vars: &Vars, name: &str, question: &str) -> Result<Secret, CliError> {
     };
     if !prompt::stdin_is_terminal() {
         return Err(CliError::config(problem).with_hint(
-            "run `opcp-cred import` on a terminal to be asked for it, or write it out in the file",
+            "run `opcp-cred import` on a terminal to be asked for it, or pass it on stdin with --password-stdin / --client-secret-stdin",
         ));
     }
     eprintln!("opcp-cred: {problem}: asking for it instead");
