@@ -125,7 +125,7 @@ impl Broker {
 
     /// `POST /v1/token`.
     pub async fn token(&self, request: TokenRequest) -> Result<TokenResponse, Failure> {
-        let config = self.config.current();
+        let (config, config_error) = self.config.current_with_error();
         let name = resolve_profile_name(request.profile.as_deref(), &config)
             .map_err(|failure| self.blame_config(failure))?;
         let state = self.state_for(&name, &config).await?;
@@ -135,7 +135,7 @@ impl Broker {
         };
         let scoped = state.scoped_token(&project, min_valid).await?;
         let mut response = state.response(&scoped);
-        response.config_error = self.config.last_error();
+        response.config_error = config_error;
         Ok(response)
     }
 

@@ -94,20 +94,30 @@ impl ConfigFile {
     /// read (a cheap stat per call). A broken edit keeps the last good config and records the
     /// error.
     pub fn current(&self) -> Arc<Config> {
+        self.current_with_error().0
+    }
+
+    /// [`Self::current`] and [`Self::last_error`] in one look, for the hot path.
+    ///
+    /// The stat happens before the lock: every request makes one, and holding the lock across
+    /// a system call would serialise them. A file that changes in between is noticed by the
+    /// next call, as it would have been anyway.
+    pub fn current_with_error(&self) -> (Arc<Config>, Option<String>) {
+        let now = fs::metadata(&self.path).map(|meta| Stamp::of(&meta));
         let mut state = self.lock();
-        let now = match fs::metadata(&self.path) {
-            Ok(meta) => Some(Stamp::of(&meta)),
+        let now = match now {
+            Ok(stamp) => Some(stamp),
             Err(err) if err.kind() == io::ErrorKind::NotFound => None,
             Err(err) => {
                 let err = ConfigError::io(&self.path, "read", err);
                 record_error(&mut state, &err);
-                return Arc::clone(&state.config);
+                return (Arc::clone(&state.config), state.last_error.clone());
             }
         };
         if now != state.seen {
             self.reload(&mut state);
         }
-        Arc::clone(&state.config)
+        (Arc::clone(&state.config), state.last_error.clone())
     }
 
     /// Why the file on disk is not in use, when it is not.
