@@ -5,8 +5,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-packages=(dbus gnome-keyring libsecret-tools keyutils zsh dash systemd python3 python3-venv)
-commands=(dbus-daemon gnome-keyring-daemon secret-tool keyctl zsh dash systemd-socket-activate python3)
+packages=(dbus gnome-keyring libsecret-tools keyutils zsh dash fish systemd python3 python3-venv)
+commands=(dbus-daemon gnome-keyring-daemon secret-tool keyctl zsh dash fish systemd-socket-activate python3)
 
 missing=0
 for c in "${commands[@]}"; do command -v "$c" >/dev/null 2>&1 || missing=1; done

@@ -4,7 +4,7 @@
 //! `opcp-credd` and its two helpers beside itself. It starts the cloud simulator and a daemon
 //! in a throw-away HOME (keyutils keyring), then measures:
 //! 1. `opcp-cred token` (warm cache, whole process) against the floor binary;
-//! 2. `opcp-cred env` the same way;
+//! 2. `opcp-cred env` the same way, and what the bash prompt hook adds to a prompt;
 //! 3. `openstack token issue` with `v3oidcpassword` against the same with `opcp-cred env`'s
 //!    exports (only with `--openstack PATH`);
 //! 4. daemon throughput and latency with 1, 16 and 64 connections against a bare axum server;
@@ -21,6 +21,7 @@
     clippy::cast_sign_loss
 )]
 
+mod hook;
 mod load;
 mod procs;
 mod report;
@@ -52,6 +53,7 @@ fn main() -> anyhow::Result<()> {
     let mut table = report::Table::default();
     let bench = procs::Bench::start();
     procs::client_against_floor(&bench, &args, &mut table)?;
+    hook::prompt_cost(&bench, args.runs / 10, &mut table)?;
     if let Some(openstack) = &args.openstack {
         procs::openstack(&bench, openstack, args.openstack_runs, &mut table)?;
     }

@@ -87,7 +87,7 @@ fn time(mut cmd: Command) -> anyhow::Result<Duration> {
 }
 
 /// Alternate `a` and `b` `runs` times each; their medians.
-fn side_by_side(
+pub fn side_by_side(
     runs: usize,
     a: impl Fn() -> Command,
     b: impl Fn() -> Command,

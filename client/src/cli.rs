@@ -46,6 +46,12 @@ pub enum Command {
     Logout(LogoutArgs),
     /// List the projects a profile's user can get tokens for.
     Projects(ProjectsArgs),
+    /// Print a prompt hook for your shell's rc file that keeps `OS_TOKEN` fresh.
+    Hook(HookArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Write the man pages into a directory.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -123,6 +129,9 @@ pub struct EnvArgs {
     /// Output syntax; `sh` suits bash, dash and zsh. `$SHELL` is never guessed from.
     #[arg(long, value_enum, default_value_t = Shell::Sh)]
     pub shell: Shell,
+    /// Print nothing when `$OS_TOKEN` already holds the token the daemon gives (prompt hooks)
+    #[arg(long)]
+    pub if_changed: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -256,6 +265,34 @@ pub struct ProjectsArgs {
     /// Print the daemon's answer as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// The shells `hook` and `completions` know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InteractiveShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HookArgs {
+    /// The shell whose rc file gets the hook, e.g. `eval "$(opcp-cred hook bash)"` in ~/.bashrc
+    #[arg(value_enum)]
+    pub shell: InteractiveShell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: InteractiveShell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Where to write opcp-cred.1 and one page per subcommand, e.g. ~/.local/share/man/man1
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[cfg(test)]

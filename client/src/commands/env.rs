@@ -12,13 +12,22 @@ use crate::{duration, shell};
 
 pub async fn run(args: &EnvArgs) -> anyhow::Result<()> {
     let token = token::fetch(&args.token).await?;
+    if args.if_changed && already_exported(&token) {
+        return Ok(());
+    }
     let expires_at = token.expires_at.to_string();
     let text = shell::render(args.shell, &shell::variables(&token, &expires_at));
     write_stdout(text.expose())?;
-    if std::io::stderr().is_terminal() {
+    // A prompt hook stays quiet: the note is for a person who typed the command.
+    if !args.if_changed && std::io::stderr().is_terminal() {
         eprintln!("{}", expiry_note(&token, SystemTime::now()));
     }
     Ok(())
+}
+
+/// Whether this shell's `$OS_TOKEN` is the token the daemon gave (`--if-changed`).
+fn already_exported(token: &TokenResponse) -> bool {
+    std::env::var_os("OS_TOKEN").is_some_and(|current| current == token.token.expose())
 }
 
 fn expiry_note(token: &TokenResponse, now: SystemTime) -> String {

@@ -1,8 +1,10 @@
 //! One module per subcommand; each `run` takes its parsed arguments. What several share lives
 //! here: the profile name a route needs, storing a profile, writing to stdout.
 
+mod docs;
 mod env;
 mod exec;
+mod hook;
 mod import;
 mod login;
 mod logout;
@@ -29,6 +31,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Status(args) => status::run(&args).await,
         Command::Logout(args) => logout::run(&args).await,
         Command::Projects(args) => projects::run(&args).await,
+        Command::Hook(args) => hook::run(&args),
+        Command::Completions(args) => docs::completions(&args),
+        Command::Man(args) => docs::man(&args),
     }
 }
 
