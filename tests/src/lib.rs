@@ -9,10 +9,12 @@
 //! - [`keyring`] starts a private keyring per test: a D-Bus session with an unlocked
 //!   gnome-keyring (Secret Service), or a named kernel session keyring (keyutils).
 //! - [`daemon`]: [`daemon::DaemonGuard`] runs `opcp-credd` and stops it on drop.
+//! - [`pty`] runs a program on a pseudo-terminal, for prompts typed at by a test.
 //! - [`bins`] finds the workspace's binaries next to the test executable.
 
 pub mod bins;
 pub mod daemon;
 pub mod env;
 pub mod keyring;
+pub mod pty;
 pub mod sim;

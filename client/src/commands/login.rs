@@ -8,10 +8,14 @@ use std::io;
 use std::path::Path;
 
 use opcp_cred_proto::Secret;
-use opcp_cred_proto::messages::{ProfileConfig, ProfileList, PutProfile};
+use opcp_cred_proto::messages::{
+    ProfileConfig, ProfileList, Project, ProjectList, PutProfile, PutProfileResponse,
+};
 use opcp_cred_proto::routes;
 
-use super::store;
+use super::{printable, store};
+use clap::ValueEnum as _;
+
 use crate::cli::{LoginArgs, Realm};
 use crate::daemon::Daemon;
 use crate::error::CliError;
@@ -32,13 +36,88 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
         .map(|p| p.config);
     let config = build_config(args, existing.as_ref(), ask_on_terminal)?;
     let (password, client_secret) = secrets(args)?;
-    let profile = PutProfile {
+    let mut profile = PutProfile {
         config,
         password,
         client_secret,
         make_default: args.default,
     };
+    if profile.config.project().is_none() && prompt::stdin_is_terminal() {
+        choose_project(&mut daemon, &name, &mut profile).await?;
+    }
     store(&mut daemon, &name, &profile).await
+}
+
+/// The wizard's project step: log in without a project (the daemon stores the profile only
+/// once Keycloak and Keystone accept it), then offer what `/v3/auth/projects` lists instead of
+/// asking for an id. The chosen project is verified when the profile is stored with it.
+async fn choose_project(
+    daemon: &mut Daemon,
+    name: &str,
+    profile: &mut PutProfile,
+) -> anyhow::Result<()> {
+    eprintln!("opcp-cred: logging in to list your projects…");
+    let _: PutProfileResponse = daemon.put(&routes::profile(name), &*profile).await?;
+    let list: ProjectList = daemon.get(&routes::profile_projects(name)).await?;
+    let chosen = match list.projects.as_slice() {
+        [] => {
+            eprintln!(
+                "opcp-cred: your user may not scope to any project yet: the profile is stored without one"
+            );
+            return Ok(());
+        }
+        [only] => {
+            eprintln!("opcp-cred: your only project is {}", describe(only));
+            only
+        }
+        projects => ask_project(projects)?,
+    };
+    profile.config.project_id = Some(chosen.id.clone());
+    profile.config.project_name = None;
+    profile.config.project_domain_name = None;
+    Ok(())
+}
+
+fn describe(project: &Project) -> String {
+    format!("{} ({})", printable(&project.name), printable(&project.id))
+}
+
+/// A numbered list on the terminal; a typo is asked again, three times at most.
+fn ask_project(projects: &[Project]) -> Result<&Project, CliError> {
+    eprintln!("Projects you can use:");
+    for (i, project) in projects.iter().enumerate() {
+        eprintln!("  {}) {}", i + 1, describe(project));
+    }
+    let question = format!("Project (1-{}, a name or an id)", projects.len());
+    for _ in 0..3 {
+        let answer = prompt::visible(&question)
+            .map_err(|e| CliError::usage(format!("could not read the project: {e}")))?;
+        match answer.as_deref().and_then(|a| pick_project(projects, a)) {
+            Some(project) => return Ok(project),
+            None => eprintln!("no such project: answer with a number from the list"),
+        }
+    }
+    Err(CliError::usage(
+        "no project chosen: the profile is stored without one; pass --project-id to `opcp-cred login`",
+    ))
+}
+
+/// The project an answer names: its number in the list, its id, or its name when unique.
+fn pick_project<'a>(projects: &'a [Project], answer: &str) -> Option<&'a Project> {
+    let answer = answer.trim();
+    if let Ok(n) = answer.parse::<usize>()
+        && let Some(project) = n.checked_sub(1).and_then(|i| projects.get(i))
+    {
+        return Some(project);
+    }
+    if let Some(project) = projects.iter().find(|p| p.id == answer) {
+        return Some(project);
+    }
+    let mut named = projects.iter().filter(|p| p.name == answer);
+    match (named.next(), named.next()) {
+        (Some(project), None) => Some(project),
+        _ => None,
+    }
 }
 
 /// The endpoints of an OPCP region, derived from its host name and the Keycloak realm.
@@ -72,6 +151,34 @@ pub fn opcp_endpoints(fqdn: &str, realm: Realm) -> Result<Endpoints, CliError> {
     })
 }
 
+/// The answer to "which cloud": an OPCP environment's host name, or any Keystone's URL.
+enum Cloud {
+    Opcp(Endpoints),
+    Keystone(String),
+}
+
+fn ask_cloud(
+    ask: &mut impl FnMut(&str, &str) -> Result<String, CliError>,
+) -> Result<Cloud, CliError> {
+    let answer = ask(
+        "--fqdn or --auth-url",
+        "OPCP environment host name (e.g. region.example.test), or a Keystone URL",
+    )?;
+    if answer.contains("://") {
+        return Ok(Cloud::Keystone(answer));
+    }
+    let realm = ask(
+        "--realm",
+        "Keycloak realm: pod (cloud users) or master (administrators)",
+    )?;
+    let realm = Realm::from_str(realm.trim(), true).map_err(|_| {
+        CliError::usage(format!(
+            "the realm is pod or master, not `{realm}`: nothing was stored"
+        ))
+    })?;
+    Ok(Cloud::Opcp(opcp_endpoints(&answer, realm)?))
+}
+
 /// Merge flags, derived endpoints and the stored profile; `ask(flag, question)` supplies
 /// what is still missing.
 fn build_config(
@@ -79,11 +186,21 @@ fn build_config(
     old: Option<&ProfileConfig>,
     mut ask: impl FnMut(&str, &str) -> Result<String, CliError>,
 ) -> Result<ProfileConfig, CliError> {
+    let mut asked_auth_url = None;
     let derived = match (&args.fqdn, args.realm) {
         (Some(fqdn), Some(realm)) => Some(opcp_endpoints(fqdn, realm)?),
+        // A new profile with no cloud given: the wizard's first question.
+        _ if args.auth_url.is_none() && old.is_none() => match ask_cloud(&mut ask)? {
+            Cloud::Opcp(endpoints) => Some(endpoints),
+            Cloud::Keystone(url) => {
+                asked_auth_url = Some(url);
+                None
+            }
+        },
         _ => None,
     };
     let derived = derived.as_ref();
+    let auth_url_flag = args.auth_url.clone().or(asked_auth_url);
     let mut pick = |flag: &Option<String>,
                     derived: Option<&str>,
                     old: Option<&str>,
@@ -96,7 +213,7 @@ fn build_config(
     };
     let config = ProfileConfig {
         auth_url: pick(
-            &args.auth_url,
+            &auth_url_flag,
             derived.map(|d| d.auth_url.as_str()),
             old.map(|c| c.auth_url.as_str()),
             "--auth-url",

@@ -193,3 +193,91 @@ fn a_relative_cacert_becomes_absolute() {
     assert!(Path::new(&cacert).is_absolute(), "{cacert}");
     assert!(cacert.ends_with("/certs/ca.pem"), "{cacert}");
 }
+
+#[test]
+fn the_wizard_asks_for_the_cloud_first_and_derives_opcp_endpoints() {
+    let args = login_args(&[]);
+    let mut asked = Vec::new();
+    let answers = ["region.example.test", "master", "openstack-cli", "alice"];
+    let config = build_config(&args, None, |flag, _| {
+        asked.push(flag.to_owned());
+        Ok(answers[asked.len() - 1].to_owned())
+    })
+    .unwrap();
+    assert_eq!(
+        asked,
+        [
+            "--fqdn or --auth-url",
+            "--realm",
+            "--client-id",
+            "--username"
+        ]
+    );
+    assert_eq!(config.auth_url, "https://keystone.region.example.test");
+    assert_eq!(config.identity_provider, "keycloak-admin");
+    assert!(
+        config
+            .discovery_endpoint
+            .contains("admin.keycloak.region.example.test/realms/master")
+    );
+}
+
+#[test]
+fn a_keystone_url_at_the_first_question_asks_for_the_rest() {
+    let args = login_args(&[]);
+    let mut asked = Vec::new();
+    let config = build_config(&args, None, |flag, _| {
+        asked.push(flag.to_owned());
+        Ok(match flag {
+            "--fqdn or --auth-url" => "http://127.0.0.1:5000/identity".to_owned(),
+            other => format!("answer-for{other}"),
+        })
+    })
+    .unwrap();
+    assert_eq!(
+        asked,
+        [
+            "--fqdn or --auth-url",
+            "--identity-provider",
+            "--discovery-endpoint",
+            "--client-id",
+            "--username"
+        ]
+    );
+    assert_eq!(config.auth_url, "http://127.0.0.1:5000/identity");
+    let err = build_config(&args, None, |flag, _| {
+        Ok(if flag == "--realm" {
+            "pdo"
+        } else {
+            "region.example.test"
+        }
+        .to_owned())
+    })
+    .unwrap_err();
+    assert!(
+        err.message.contains("pod or master, not `pdo`"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn a_project_is_picked_by_number_id_or_unique_name() {
+    let project = |id: &str, name: &str| Project {
+        id: id.into(),
+        name: name.into(),
+        domain_id: None,
+    };
+    let projects = [
+        project("aaaa", "web"),
+        project("bbbb", "db"),
+        project("cccc", "db"),
+    ];
+    assert_eq!(pick_project(&projects, " 2 ").unwrap().id, "bbbb");
+    assert_eq!(pick_project(&projects, "cccc").unwrap().id, "cccc");
+    assert_eq!(pick_project(&projects, "web").unwrap().id, "aaaa");
+    assert!(pick_project(&projects, "db").is_none(), "ambiguous name");
+    assert!(pick_project(&projects, "0").is_none());
+    assert!(pick_project(&projects, "4").is_none());
+    assert!(pick_project(&projects, "").is_none());
+}

@@ -1,0 +1,82 @@
+//! `opcp-cred login` as a wizard on a real (pseudo-)terminal: every answer typed at its
+//! prompt, the secrets not echoed, the project picked from the list Keystone gives, and then
+//! a working `env` and `openstack`.
+
+use opcp_cred_tests::bins;
+use opcp_cred_tests::daemon::DaemonGuard;
+use opcp_cred_tests::env::{SimGuard, TestEnv, ok};
+use opcp_cred_tests::keyring::KeyringKind;
+use opcp_cred_tests::pty::Pty;
+use opcp_cred_tests::sim::SimConfig;
+use opcp_cred_tests::sim::fixture::{
+    CLIENT_ID, CLIENT_SECRET, IDP, PASSWORD, PROJECT_DB, PROJECT_DB_ID, PROJECT_WEB, USER,
+};
+
+#[test]
+fn login_asks_everything_hides_the_secrets_and_offers_the_projects() {
+    let sim = SimGuard::start(SimConfig::default());
+    let env = TestEnv::new(KeyringKind::SecretService);
+    let _daemon = DaemonGuard::start(&env);
+    let profile = env.profile("wizard");
+
+    let mut command = env.command("setsid");
+    command
+        .arg("--ctty")
+        .arg(bins::client())
+        .args(["login", "--profile", &profile]);
+    let mut term = Pty::spawn(command);
+    let answers = [
+        ("or a Keystone URL: ", sim.keystone_url()),
+        ("Keystone identity provider: ", IDP.to_owned()),
+        ("OIDC discovery URL: ", sim.discovery_url("pod")),
+        ("Keycloak client id: ", CLIENT_ID.to_owned()),
+        ("Keycloak user name: ", USER.to_owned()),
+    ];
+    for (prompt, answer) in answers {
+        term.expect(prompt);
+        term.type_line(&answer);
+    }
+    for (prompt, secret) in [
+        ("Keycloak password: ", PASSWORD),
+        ("Keycloak client secret: ", CLIENT_SECRET),
+    ] {
+        term.expect(prompt);
+        term.wait_for_hidden_input();
+        term.type_line(secret);
+    }
+    let list = term.expect("a name or an id): ");
+    assert!(
+        list.contains(PROJECT_WEB) && list.contains(PROJECT_DB),
+        "the projects are offered:\n{list}"
+    );
+    term.type_line(PROJECT_DB);
+    let (status, rest) = term.finish();
+    assert!(status.success(), "login failed: {rest}");
+    assert!(
+        rest.contains(&format!("eval $(opcp-cred env --profile {profile})")),
+        "{rest}"
+    );
+    assert!(rest.contains(&format!("project {PROJECT_DB_ID}")), "{rest}");
+
+    for secret in [PASSWORD, CLIENT_SECRET] {
+        assert!(
+            !list.contains(secret) && !rest.contains(secret),
+            "a secret was echoed"
+        );
+    }
+    assert_eq!(
+        env.keyring.read(&format!("{profile}/password")).as_deref(),
+        Some(PASSWORD)
+    );
+
+    let exports = ok(&env.run(["env", "--shell", "json", "--profile", &profile]));
+    let vars: serde_json::Value = serde_json::from_str(&exports).expect("json exports");
+    assert_eq!(vars["set"]["OS_PROJECT_ID"], PROJECT_DB_ID);
+    let issued = ok(&env
+        .client(["exec", "--profile", &profile, "--"])
+        .arg(bins::openstack())
+        .args(["token", "issue", "-f", "value", "-c", "project_id"])
+        .output()
+        .expect("run openstack through exec"));
+    assert_eq!(issued.trim(), PROJECT_DB_ID);
+}
