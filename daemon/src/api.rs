@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use opcp_cred_proto::messages::{
     DeleteProfileResponse, ProfileList, ProjectList, PutProfile, PutProfileResponse, Status,
-    Timestamp, TokenRequest, TokenResponse,
+    Timestamp, TokenRequest,
 };
 use opcp_cred_proto::{API_VERSION, ErrorBody, ErrorKind, routes};
 
@@ -83,11 +84,13 @@ async fn status(State(state): State<AppState>) -> Json<Status> {
     })
 }
 
+/// The body comes rendered from the broker: see [`Broker::token`].
 async fn token(
     State(state): State<AppState>,
     Body(request): Body<TokenRequest>,
-) -> Result<Json<TokenResponse>, Failure> {
-    state.broker.token(request).await.map(Json)
+) -> Result<impl IntoResponse, Failure> {
+    let body = state.broker.token(request).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body))
 }
 
 async fn profiles(State(state): State<AppState>) -> Json<ProfileList> {

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
 
 use opcp_cred_proto::Secret;
 use opcp_cred_proto::messages::{CachedToken, ProjectSelector, Timestamp};
@@ -26,6 +28,17 @@ struct Entry {
     scoped: Scoped,
     /// When a request last asked for it: tokens nobody asks for are not refreshed forever.
     last_used: BootInstant,
+    /// The API's answer for this token, rendered once: a cache hit then copies no string and
+    /// serialises nothing.
+    answer: Option<Answer>,
+}
+
+#[derive(Debug)]
+struct Answer {
+    /// The whole second of the local expiry it shows; a wall clock that was set since makes
+    /// it render again.
+    expires_at_secs: u64,
+    body: Bytes,
 }
 
 /// What the refresher should do now.
@@ -51,13 +64,36 @@ impl TokenCache {
         now: BootInstant,
     ) -> Option<Scoped> {
         let mut entries = self.lock();
-        let entry = entries.get_mut(project)?;
-        let lifetime = entry.scoped.lifetime;
-        if lifetime.remaining(now) < min_valid.required(lifetime.length) {
-            return None;
-        }
-        entry.last_used = now;
+        let entry = usable(&mut entries, project, min_valid, now)?;
         Some(entry.scoped.clone())
+    }
+
+    /// [`Self::get`] as the API's answer: `render(token, local expiry)` runs when the entry
+    /// has no answer yet for that expiry.
+    pub fn get_answer(
+        &self,
+        project: &ProjectSelector,
+        min_valid: MinValid,
+        now: BootInstant,
+        render: impl FnOnce(&Scoped, SystemTime) -> Bytes,
+    ) -> Option<Bytes> {
+        let mut entries = self.lock();
+        let entry = usable(&mut entries, project, min_valid, now)?;
+        let expires_at = entry.scoped.lifetime.local_expiry();
+        let secs = expires_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        match &entry.answer {
+            Some(answer) if answer.expires_at_secs == secs => Some(answer.body.clone()),
+            _ => {
+                let body = render(&entry.scoped, expires_at);
+                entry.answer = Some(Answer {
+                    expires_at_secs: secs,
+                    body: body.clone(),
+                });
+                Some(body)
+            }
+        }
     }
 
     /// Store a token; a refresh keeps the entry's last use.
@@ -65,7 +101,12 @@ impl TokenCache {
         let received = scoped.lifetime.received;
         let mut entries = self.lock();
         let last_used = entries.get(&project).map_or(received, |e| e.last_used);
-        entries.insert(project, Entry { scoped, last_used });
+        let entry = Entry {
+            scoped,
+            last_used,
+            answer: None,
+        };
+        entries.insert(project, entry);
     }
 
     /// Empty the cache, returning the tokens (to revoke them).
@@ -109,6 +150,22 @@ impl TokenCache {
     fn lock(&self) -> MutexGuard<'_, HashMap<ProjectSelector, Entry>> {
         self.entries.lock().expect("token cache lock poisoned")
     }
+}
+
+/// The entry for `project` if its token has what `min_valid` requires left; marks it used.
+fn usable<'a>(
+    entries: &'a mut HashMap<ProjectSelector, Entry>,
+    project: &ProjectSelector,
+    min_valid: MinValid,
+    now: BootInstant,
+) -> Option<&'a mut Entry> {
+    let entry = entries.get_mut(project)?;
+    let lifetime = entry.scoped.lifetime;
+    if lifetime.remaining(now) < min_valid.required(lifetime.length) {
+        return None;
+    }
+    entry.last_used = now;
+    Some(entry)
 }
 
 #[cfg(test)]

@@ -25,9 +25,11 @@ mod session;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use axum::body::Bytes;
+
 use opcp_cred_proto::messages::{
     DeleteProfileResponse, ProfileConfig, ProfileEntry, ProfileList, ProfileStatus, ProjectList,
-    PutProfile, PutProfileResponse, TokenRequest, TokenResponse, valid_profile_name,
+    PutProfile, PutProfileResponse, TokenRequest, valid_profile_name,
 };
 use opcp_cred_proto::{ErrorKind, Secret};
 
@@ -123,8 +125,9 @@ impl Broker {
         }
     }
 
-    /// `POST /v1/token`.
-    pub async fn token(&self, request: TokenRequest) -> Result<TokenResponse, Failure> {
+    /// `POST /v1/token`: the answer's JSON body. A cache hit, the common case by far, is
+    /// answered with the body rendered when the token was first served.
+    pub async fn token(&self, request: TokenRequest) -> Result<Bytes, Failure> {
         let (config, config_error) = self.config.current_with_error();
         let name = resolve_profile_name(request.profile.as_deref(), &config)
             .map_err(|failure| self.blame_config(failure))?;
@@ -133,10 +136,13 @@ impl Broker {
         let Some(project) = request.project.or_else(|| state.config.project()) else {
             return Err(state.no_project_error().await);
         };
+        if config_error.is_none()
+            && let Some(answer) = state.cached_answer(&project, min_valid)
+        {
+            return Ok(answer);
+        }
         let scoped = state.scoped_token(&project, min_valid).await?;
-        let mut response = state.response(&scoped);
-        response.config_error = config_error;
-        Ok(response)
+        Ok(state.answer(&scoped, config_error))
     }
 
     /// `GET /v1/profiles/{name}/projects`.

@@ -1,7 +1,9 @@
 //! The live state of one profile: its HTTP client, session, token cache and health.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use axum::body::Bytes;
 
 use opcp_cred_proto::messages::{
     ProfileConfig, ProfileStatus, Project, ProjectSelector, Timestamp, TokenResponse,
@@ -244,10 +246,31 @@ impl ProfileState {
         )
     }
 
-    pub fn response(&self, scoped: &Scoped) -> TokenResponse {
-        TokenResponse {
+    /// The API's answer for a cached token with `min_valid` left, without copying or
+    /// serialising anything when it was answered before.
+    pub fn cached_answer(&self, project: &ProjectSelector, min_valid: MinValid) -> Option<Bytes> {
+        self.tokens.get_answer(
+            project,
+            min_valid,
+            BootInstant::now(),
+            |scoped, expires_at| self.render(scoped, expires_at, None),
+        )
+    }
+
+    /// The API's answer for `scoped`, with the config file's error when there is one.
+    pub fn answer(&self, scoped: &Scoped, config_error: Option<String>) -> Bytes {
+        self.render(scoped, scoped.lifetime.local_expiry(), config_error)
+    }
+
+    fn render(
+        &self,
+        scoped: &Scoped,
+        expires_at: SystemTime,
+        config_error: Option<String>,
+    ) -> Bytes {
+        let response = TokenResponse {
             token: scoped.token.clone(),
-            expires_at: Timestamp(scoped.lifetime.local_expiry()),
+            expires_at: Timestamp(expires_at),
             profile: self.name.clone(),
             project_id: scoped.project_id.clone(),
             project_name: scoped.project_name.clone(),
@@ -255,8 +278,11 @@ impl ProfileState {
             interface: self.config.interface.clone(),
             region_name: self.config.region_name.clone(),
             cacert: self.config.cacert.clone(),
-            config_error: None,
-        }
+            config_error,
+        };
+        serde_json::to_vec(&response)
+            .expect("a token response always serialises")
+            .into()
     }
 
     /// Switch from verified-but-unsaved credentials to the keyring once they are stored.

@@ -84,7 +84,7 @@ async fn put_logs_in_once_and_the_next_token_is_a_cache_hit() {
     assert_eq!(stored.expose(), fixture::PASSWORD);
 
     f.sim.reset_counters();
-    let token = f.broker.token(request(None)).await.expect("token");
+    let token = answer(&f.broker.token(request(None)).await.expect("token"));
     assert_eq!(token.project_id, fixture::PROJECT_WEB_ID);
     assert_eq!(f.sim.counters(), Counters::default());
 }
@@ -106,7 +106,7 @@ async fn concurrent_requests_share_one_flow_and_rescoping_skips_keycloak() {
         .collect();
     let mut tokens = Vec::new();
     for task in tasks {
-        tokens.push(task.await.expect("task").expect("token").token);
+        tokens.push(answer(&task.await.expect("task").expect("token")).token);
     }
     assert!(tokens.iter().all(|t| *t == tokens[0]));
     let counters = f.sim.counters();
@@ -120,10 +120,12 @@ async fn concurrent_requests_share_one_flow_and_rescoping_skips_keycloak() {
         "{counters:?}"
     );
 
-    let db = broker
-        .token(request(Some(fixture::PROJECT_DB_ID)))
-        .await
-        .expect("second project");
+    let db = answer(
+        &broker
+            .token(request(Some(fixture::PROJECT_DB_ID)))
+            .await
+            .expect("second project"),
+    );
     assert_eq!(db.project_id, fixture::PROJECT_DB_ID);
     let counters = f.sim.counters();
     assert_eq!(
@@ -185,4 +187,24 @@ async fn nothing_is_stored_when_verification_fails() {
             .is_none()
     );
     assert!(f.broker.config().current().profiles.is_empty());
+}
+
+/// The token answer's body, parsed as a client would.
+fn answer(body: &[u8]) -> opcp_cred_proto::messages::TokenResponse {
+    serde_json::from_slice(body).expect("a token response")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hit_is_answered_with_the_same_rendered_body() {
+    let f = fixture().await;
+    f.broker
+        .put_profile("pod", put(&f.sim, fixture::PASSWORD))
+        .await
+        .expect("put");
+    let first = f.broker.token(request(None)).await.expect("token");
+    let second = f.broker.token(request(None)).await.expect("token");
+    assert_eq!(first, second);
+    // Not a copy: the cached body itself.
+    assert_eq!(first.as_ptr(), second.as_ptr());
+    assert_eq!(answer(&second).profile, "pod");
 }
