@@ -4,7 +4,8 @@
 //!   and the key (`parse.rs`).
 //! - [`ConfigFile`] is the file on disk: it re-reads it when it changes (hand edits need no
 //!   restart), keeps the last good config when an edit is broken, and is the only writer,
-//!   editing with `toml_edit` so comments and layout survive (`file.rs`, `edit.rs`).
+//!   editing with `toml_edit` so comments and layout survive (`file.rs`, `edit.rs`). A
+//!   directory watch (`watch.rs`) tells it when to look again, so requests make no `stat`.
 //!
 //! ```toml
 //! default_profile = "pod"          # optional
@@ -18,6 +19,7 @@ mod edit;
 mod error;
 mod file;
 mod parse;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use opcp_cred_proto::messages::ProfileConfig;
 
 use super::parse::{line_of, one_line};
+use super::watch::Watch;
 use super::{Config, ConfigError, edit, parse};
 
 /// A hand-written config is a few KiB; anything much larger is a mistake.
@@ -18,6 +19,8 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 #[derive(Debug)]
 pub struct ConfigFile {
     path: PathBuf,
+    /// Says when the directory changed, so that requests need not look at the file each time.
+    watch: Option<Watch>,
     /// One lock for reads and writes: an edit reads, changes and replaces the file as one step.
     state: Mutex<State>,
 }
@@ -30,6 +33,8 @@ struct State {
     seen: Option<Stamp>,
     /// Why the file as it is now on disk is not the config in use.
     last_error: Option<String>,
+    /// The watch's count of changes at the last look at the file.
+    looked_at: Option<u64>,
 }
 
 /// What tells one version of the file from another without reading it: an editor that
@@ -64,6 +69,7 @@ impl ConfigFile {
             config: Arc::new(Config::default()),
             seen: None,
             last_error: None,
+            looked_at: None,
         };
         match read(&path).and_then(|found| {
             found
@@ -80,7 +86,12 @@ impl ConfigFile {
                 record_error(&mut state, &err);
             }
         }
+        // The directory is made now, as the first write would make it, so it can be watched.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = DirBuilder::new().recursive(true).mode(0o700).create(dir);
+        }
         Self {
+            watch: Watch::start(&path),
             path,
             state: Mutex::new(state),
         }
@@ -90,21 +101,35 @@ impl ConfigFile {
         &self.path
     }
 
-    /// The current config; re-reads the file when its mtime/size/inode changed since the last
-    /// read (a cheap stat per call). A broken edit keeps the last good config and records the
-    /// error.
+    /// The current config; re-reads the file when it changed since the last read (its inode,
+    /// size, mtime or ctime). A broken edit keeps the last good config and records the error.
     pub fn current(&self) -> Arc<Config> {
         self.current_with_error().0
     }
 
     /// [`Self::current`] and [`Self::last_error`] in one look, for the hot path.
     ///
-    /// The stat happens before the lock: every request makes one, and holding the lock across
-    /// a system call would serialise them. A file that changes in between is noticed by the
-    /// next call, as it would have been anyway.
+    /// While the directory watch has seen nothing since the last look, that is one atomic
+    /// load and the lock. Otherwise a `stat`, made before taking the lock: holding it across
+    /// a system call would serialise the requests. A file that changes in between is noticed
+    /// by the next call, as it would have been anyway.
     pub fn current_with_error(&self) -> (Arc<Config>, Option<String>) {
+        let changes = self.watch.as_ref().and_then(Watch::changes);
+        if changes.is_some() {
+            let state = self.lock();
+            if state.looked_at == changes {
+                return (Arc::clone(&state.config), state.last_error.clone());
+            }
+        }
+        if let Some(watch) = &self.watch
+            && changes.is_some()
+            && fs::symlink_metadata(&self.path).is_ok_and(|meta| meta.file_type().is_symlink())
+        {
+            watch.give_up();
+        }
         let now = fs::metadata(&self.path).map(|meta| Stamp::of(&meta));
         let mut state = self.lock();
+        state.looked_at = changes;
         let now = match now {
             Ok(stamp) => Some(stamp),
             Err(err) if err.kind() == io::ErrorKind::NotFound => None,

@@ -176,10 +176,12 @@ fn a_write_that_would_not_load_is_refused() {
     fs::write(&path, &broken).unwrap();
     let file = ConfigFile {
         path: path.clone(),
+        watch: None,
         state: std::sync::Mutex::new(super::State {
             config: std::sync::Arc::default(),
             seen: None,
             last_error: None,
+            looked_at: None,
         }),
     };
     let err = file
@@ -215,4 +217,20 @@ fn a_symlinked_file_stays_a_symlink() {
             .is_symlink()
     );
     assert!(fs::read_to_string(&real).unwrap().contains("\"alice\""));
+}
+
+#[test]
+fn edits_of_a_symlinked_file_are_seen_though_its_directory_is_elsewhere() {
+    let (dir, _) = fresh();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let real = elsewhere.path().join("dotfiles-config.toml");
+    fs::write(&real, hand_written("bob")).unwrap();
+    let link = dir.path().join("config.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let file = ConfigFile::open(link);
+    assert_eq!(file.current().profiles["pod"].username, "bob");
+    for user in ["carol", "dave"] {
+        fs::write(&real, hand_written(user)).unwrap();
+        assert_eq!(file.current().profiles["pod"].username, user);
+    }
 }

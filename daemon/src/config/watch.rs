@@ -1,0 +1,144 @@
+//! Noticing edits of config.toml without a path lookup and `stat` on every request.
+//!
+//! The config file's directory is watched with inotify (editors replace the file by renaming,
+//! or rewrite it in place: both are events of the directory). A request drains the watch with
+//! one non-blocking read, which the kernel answers from the queue of events without touching
+//! the file system, and bumps a count when there was anything. The config is looked at again
+//! when the count moved since the last look. An edit's event is queued before the editor's
+//! write or rename returns, so a request that starts after the edit always sees it.
+//!
+//! Where inotify cannot say everything, the watch gives up for good and every request looks
+//! at the file, as before: a directory that is removed or moved, an error, and a config.toml
+//! that is a symlink (its target's edits happen elsewhere).
+
+use std::mem::MaybeUninit;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
+use rustix::io::Errno;
+
+#[derive(Debug)]
+pub struct Watch {
+    fd: OwnedFd,
+    /// Reads that found events, so far.
+    changes: AtomicU64,
+    /// Requests between their read and their bump of `changes`: while another one is, the
+    /// events this one did not find may be that one's, not counted yet.
+    reading: AtomicUsize,
+    given_up: AtomicBool,
+}
+
+impl Watch {
+    /// Watch the directory of `config_file`; `None` when inotify cannot.
+    pub fn start(config_file: &Path) -> Option<Self> {
+        let dir = config_file.parent().filter(|d| !d.as_os_str().is_empty())?;
+        let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).ok()?;
+        let events = WatchFlags::CLOSE_WRITE
+            | WatchFlags::MODIFY
+            | WatchFlags::ATTRIB
+            | WatchFlags::CREATE
+            | WatchFlags::DELETE
+            | WatchFlags::MOVED_FROM
+            | WatchFlags::MOVED_TO
+            | WatchFlags::DELETE_SELF
+            | WatchFlags::MOVE_SELF
+            | WatchFlags::ONLYDIR;
+        inotify::add_watch(&fd, dir, events).ok()?;
+        Some(Self {
+            fd,
+            changes: AtomicU64::new(0),
+            reading: AtomicUsize::new(0),
+            given_up: AtomicBool::new(false),
+        })
+    }
+
+    /// The count of changes seen in the directory, events queued until now included; `None`
+    /// when the count cannot be trusted and the file must be looked at.
+    pub fn changes(&self) -> Option<u64> {
+        if self.given_up.load(Ordering::Acquire) {
+            return None;
+        }
+        self.reading.fetch_add(1, Ordering::SeqCst);
+        match self.drain() {
+            Ok(true) => {
+                self.changes.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(false) => {}
+            Err(()) => self.give_up(),
+        }
+        let alone = self.reading.load(Ordering::SeqCst) == 1;
+        let count = self.changes.load(Ordering::SeqCst);
+        self.reading.fetch_sub(1, Ordering::SeqCst);
+        (alone && !self.given_up.load(Ordering::Acquire)).then_some(count)
+    }
+
+    /// Stop trusting the watch (the file turned out to be a symlink).
+    pub fn give_up(&self) {
+        if !self.given_up.swap(true, Ordering::AcqRel) {
+            tracing::info!(
+                "config directory no longer watched: looking at the file on each request"
+            );
+        }
+    }
+
+    /// Read every queued event: whether there was any, or `Err` when the watch has ended.
+    fn drain(&self) -> Result<bool, ()> {
+        let mut buf = [MaybeUninit::uninit(); 1024];
+        let mut reader = inotify::Reader::new(&self.fd, &mut buf);
+        let mut any = false;
+        loop {
+            match reader.next() {
+                Ok(event) => {
+                    any = true;
+                    let ended = ReadFlags::IGNORED | ReadFlags::DELETE_SELF | ReadFlags::MOVE_SELF;
+                    if event.events().intersects(ended) {
+                        return Err(());
+                    }
+                }
+                Err(Errno::WOULDBLOCK) => return Ok(any),
+                Err(Errno::INTR) => {}
+                Err(_) => return Err(()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_edits_and_renames_and_gives_up_when_the_directory_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let watch = Watch::start(&path).expect("inotify");
+        let start = watch.changes().expect("a fresh watch is trusted");
+        assert_eq!(watch.changes(), Some(start), "nothing happened");
+
+        std::fs::write(&path, "a = 1\n").unwrap();
+        let written = watch.changes().unwrap();
+        assert!(written > start, "a write is seen at once");
+        assert_eq!(watch.changes(), Some(written));
+
+        let temp = dir.path().join(".config.toml.tmp");
+        std::fs::write(&temp, "a = 2\n").unwrap();
+        let _ = watch.changes();
+        std::fs::rename(&temp, &path).unwrap();
+        assert!(
+            watch.changes().unwrap() > written,
+            "a rename over it is seen"
+        );
+
+        std::fs::remove_file(&path).unwrap();
+        let moved = dir.path().with_extension("moved");
+        std::fs::rename(dir.path(), &moved).unwrap();
+        assert_eq!(
+            watch.changes(),
+            None,
+            "a moved directory is not watched any more"
+        );
+        std::fs::rename(&moved, dir.path()).unwrap();
+    }
+}
