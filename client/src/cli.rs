@@ -224,7 +224,8 @@ pub struct LoginArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
-    /// Profile to store [default: $OPCP_CRED_PROFILE, then `default`]
+    /// Profile to store [default: $OPCP_CRED_PROFILE, then the cloud's name with --cloud, then
+    /// `default`]
     #[arg(long, short = 'p', value_name = "NAME")]
     pub profile: Option<String>,
     /// Make this the default profile
@@ -233,6 +234,19 @@ pub struct ImportArgs {
     /// openrc file to read (never run); `-` for stdin; none: the current OS_* environment
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Import a cloud of clouds.yaml (`auth_type: v3oidcpassword`), with secure.yaml merged in
+    /// as openstack does; no PATH: the first of ./clouds.yaml, ~/.config/openstack/clouds.yaml
+    /// ($XDG_CONFIG_HOME), /etc/openstack/clouds.yaml
+    #[arg(long, value_name = "PATH", num_args = 0..=1, conflicts_with = "file")]
+    #[expect(
+        clippy::option_option,
+        reason = "clap's shape for a flag whose value is optional: absent, bare, or with PATH"
+    )]
+    pub clouds_yaml: Option<Option<PathBuf>>,
+    /// The cloud of clouds.yaml to import (implies --clouds-yaml) [default: $OS_CLOUD, else
+    /// the only one]
+    #[arg(long, value_name = "NAME", conflicts_with = "file")]
+    pub cloud: Option<String>,
     /// Read the password from stdin instead of the file (for a file that asks for it with
     /// `read`); with --client-secret-stdin too, the password is the first line
     #[arg(long)]
@@ -240,6 +254,18 @@ pub struct ImportArgs {
     /// Read the client secret from stdin instead of the file
     #[arg(long)]
     pub client_secret_stdin: bool,
+    /// Take a `$NAME` that the shell expands to nothing (an unquoted `$` in a generated
+    /// openrc) as the shell does, without asking
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Once the profile is stored, replace FILE with `eval $(opcp-cred env --profile P)`; with
+    /// --clouds-yaml, remove the cloud's password and client_secret from clouds.yaml and
+    /// secure.yaml, leaving the rest as it is
+    #[arg(long)]
+    pub rewrite: bool,
+    /// With --rewrite, keep each original file as FILE.bak (mode 0600)
+    #[arg(long, requires = "rewrite")]
+    pub backup: bool,
 }
 
 #[derive(Debug, Clone, Args)]

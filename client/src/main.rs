@@ -7,6 +7,7 @@
 //! - [`daemon`]: HTTP/1.1 over the daemon's Unix socket, error bodies, starting the daemon.
 //! - [`shell`]: the exported variables and their rendering for sh, fish, csh and JSON (pure).
 //! - [`openrc`]: reading openrc files with the shell's quoting rules, never running them (pure).
+//! - [`clouds_yaml`]: clouds.yaml and secure.yaml as openstacksdk finds and merges them.
 //! - [`prompt`]: questions on the terminal, secrets on stdin.
 //! - [`duration`]: `--min-valid 45m` and "in 42m".
 //! - [`error`]: [`error::CliError`]; [`exit_code`] below is the one place it becomes a number.
@@ -15,6 +16,7 @@
 //! no logging subscriber.
 
 mod cli;
+mod clouds_yaml;
 mod commands;
 mod daemon;
 mod duration;

@@ -1,97 +1,13 @@
 //! The shell's quoting rules, as far as openrc files need them: words (quoted, escaped,
 //! expansions kept as markers, never expanded) and the operators that end a simple command.
+//! `$NAME` references are kept by name for the parser to look up; everything else the shell
+//! would compute is a [`Expansion`] marker.
 
 use std::iter::Peekable;
 use std::str::Chars;
 
-use opcp_cred_proto::Secret;
-
-use super::{Expansion, ParseError, Value};
-
-fn is_name(name: &str) -> bool {
-    name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic())
-        && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
-}
-
-/// One shell word: literal text (quoted or not) and expansions, in order.
-#[derive(Default)]
-pub struct Word {
-    parts: Vec<Part>,
-}
-
-enum Part {
-    Text { text: String, quoted: bool },
-    Computed(Expansion),
-}
-
-impl Word {
-    fn push(&mut self, c: char, quoted: bool) {
-        if let Some(Part::Text { text, quoted: q }) = self.parts.last_mut()
-            && *q == quoted
-        {
-            text.push(c);
-            return;
-        }
-        self.parts.push(Part::Text {
-            text: c.to_string(),
-            quoted,
-        });
-    }
-
-    fn computed(&mut self, expansion: Expansion) {
-        self.parts.push(Part::Computed(expansion));
-    }
-
-    /// The word when it is plain unquoted text, as reserved words and `export` must be.
-    pub fn plain(&self) -> Option<&str> {
-        match self.parts.as_slice() {
-            [
-                Part::Text {
-                    text,
-                    quoted: false,
-                },
-            ] => Some(text),
-            _ => None,
-        }
-    }
-
-    /// `NAME` of `NAME=value`: unquoted text before an unquoted `=`.
-    pub fn assigned_name(&self) -> Option<&str> {
-        let Some(Part::Text {
-            text,
-            quoted: false,
-        }) = self.parts.first()
-        else {
-            return None;
-        };
-        text.split_once('=')
-            .map(|(name, _)| name)
-            .filter(|name| is_name(name))
-    }
-
-    pub fn assignment(&self) -> Option<(String, Value)> {
-        let name = self.assigned_name()?;
-        let Some(Part::Text { text, .. }) = self.parts.first() else {
-            return None;
-        };
-        let first = &text[name.len() + 1..];
-        let mut computed = first.starts_with('~').then_some(Expansion::Tilde);
-        let mut value = String::from(first);
-        for part in &self.parts[1..] {
-            match part {
-                Part::Text { text, .. } => value.push_str(text),
-                Part::Computed(e) => {
-                    computed.get_or_insert(*e);
-                }
-            }
-        }
-        let value = match computed {
-            None => Value::Literal(Secret::new(value)),
-            Some(expansion) => Value::Computed(expansion),
-        };
-        Some((name.to_owned(), value))
-    }
-}
+use super::word::{Word, is_name};
+use super::{Expansion, ParseError};
 
 pub enum Token {
     Word(Word),
@@ -277,63 +193,75 @@ impl<'a> Lexer<'a> {
     fn dollar(&mut self, word: &mut Word, quoted: bool) -> Result<(), ParseError> {
         let line = self.line;
         self.bump();
-        let expansion = match self.peek() {
+        match self.peek() {
             Some('(') => {
                 self.skip_balanced('(', ')', line, "`$(`")?;
-                Expansion::Command
+                word.computed(Expansion::Command);
             }
             Some('{') => {
-                self.skip_balanced('{', '}', line, "`${`")?;
-                Expansion::Parameter
+                let inner = self.skip_balanced('{', '}', line, "`${`")?;
+                match braced(&inner) {
+                    Some(name) => word.param(name),
+                    None if special(&inner) => word.computed(Expansion::Special),
+                    None => word.computed(Expansion::Parameter),
+                }
             }
             Some(c) if c == '_' || c.is_ascii_alphabetic() => {
-                while self
+                let mut name = String::new();
+                while let Some(c) = self
                     .peek()
-                    .is_some_and(|c| c == '_' || c.is_ascii_alphanumeric())
+                    .filter(|c| *c == '_' || c.is_ascii_alphanumeric())
                 {
+                    name.push(c);
                     self.bump();
                 }
-                Expansion::Parameter
+                word.param(&name);
             }
-            Some(c) if c.is_ascii_digit() || "@*#?$!-".contains(c) => {
+            Some(c @ ('1'..='9' | '@' | '*')) => {
                 self.bump();
-                Expansion::Parameter
+                word.param(&c.to_string());
+            }
+            Some(c) if special(&c.to_string()) => {
+                self.bump();
+                word.computed(Expansion::Special);
             }
             Some('\'') if !quoted => {
                 self.skip_ansi_c(line)?;
-                Expansion::AnsiC
+                word.computed(Expansion::AnsiC);
             }
             // `$"…"` is a translatable string: without translations, the string itself.
             Some('"') if !quoted => return self.double_quoted(word),
-            _ => {
-                word.push('$', quoted);
-                return Ok(());
-            }
-        };
-        word.computed(expansion);
+            _ => word.push('$', quoted),
+        }
         Ok(())
     }
 
-    /// Past the `open` at the cursor to its matching `close`. Quotes inside are not
-    /// followed: the value is refused anyway, only the extent matters.
+    /// Past the `open` at the cursor to its matching `close`; the text between. Quotes inside
+    /// are not followed: only the extent matters.
     fn skip_balanced(
         &mut self,
         open: char,
         close: char,
         line: usize,
         what: &str,
-    ) -> Result<(), ParseError> {
+    ) -> Result<String, ParseError> {
         self.bump();
         let mut depth = 1;
-        while depth > 0 {
+        let mut inner = String::new();
+        loop {
             match self.bump() {
                 None => return Err(unterminated(line, what)),
-                Some(c) if c == open => depth += 1,
-                Some(c) if c == close => depth -= 1,
-                Some(_) => {}
+                Some(c) if c == close && depth == 1 => return Ok(inner),
+                Some(c) => {
+                    if c == open {
+                        depth += 1;
+                    } else if c == close {
+                        depth -= 1;
+                    }
+                    inner.push(c);
+                }
             }
         }
-        Ok(())
     }
 
     fn skip_ansi_c(&mut self, line: usize) -> Result<(), ParseError> {
@@ -366,4 +294,15 @@ impl<'a> Lexer<'a> {
         word.computed(Expansion::Backquote);
         Ok(())
     }
+}
+
+/// `${NAME}`, `${10}`, `${@}`: a plain reference, by name. Anything with an operator is not.
+fn braced(inner: &str) -> Option<&str> {
+    let positional = !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()) && inner != "0";
+    (is_name(inner) || positional || inner == "@" || inner == "*").then_some(inner)
+}
+
+/// Parameters whose value is the shell's own state (`$$`, `$?`, `$0`, …).
+fn special(name: &str) -> bool {
+    matches!(name, "$" | "!" | "?" | "-" | "#" | "0")
 }
