@@ -136,13 +136,18 @@ impl Broker {
         let Some(project) = request.project.or_else(|| state.config.project()) else {
             return Err(state.no_project_error().await);
         };
-        if config_error.is_none()
-            && let Some(answer) = state.cached_answer(&project, min_valid)
-        {
+        let cached = || {
+            config_error
+                .is_none()
+                .then(|| state.cached_answer(&project, min_valid))
+                .flatten()
+        };
+        if let Some(answer) = cached() {
             return Ok(answer);
         }
         let scoped = state.scoped_token(&project, min_valid).await?;
-        Ok(state.answer(&scoped, config_error))
+        // The requests that waited on one flight share one rendering of its token.
+        Ok(cached().unwrap_or_else(|| state.answer(&scoped, config_error.clone())))
     }
 
     /// `GET /v1/profiles/{name}/projects`.
