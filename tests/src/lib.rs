@@ -9,10 +9,14 @@
 //! - [`keyring`] starts a private keyring per test: a D-Bus session with an unlocked
 //!   gnome-keyring (Secret Service), or a named kernel session keyring (keyutils).
 //! - [`daemon`]: [`daemon::DaemonGuard`] runs `opcp-credd` and stops it on drop.
+//! - [`real_keystone`]: [`real_keystone::RealCloud`] runs the real Keystone (installed by
+//!   tests/keystone/setup.sh) federated to the simulator's Keycloak, to check the product,
+//!   and the simulator, against what Keystone really does.
 //! - [`bins`] finds the workspace's binaries next to the test executable.
 
 pub mod bins;
 pub mod daemon;
 pub mod env;
 pub mod keyring;
+pub mod real_keystone;
 pub mod sim;
