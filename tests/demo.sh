@@ -4,6 +4,8 @@
 # `openstack` client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The demo runs against the simulator only: no real Keystone to install.
+export OPCP_CRED_SETUP_KEYSTONE=0
 source tests/setup.sh
 cargo build --workspace --quiet
 exec target/debug/opcp-cred-demo --openstack "$OPCP_CRED_TEST_OPENSTACK"

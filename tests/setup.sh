@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests and the demo need on a bare Debian/Ubuntu machine, and
-# the real OpenStack client in a venv cached under target/. Safe to run again: it only
-# installs what is missing. Sourced by tests/run.sh and tests/demo.sh.
+# Installs what the end-to-end tests and the demo need on a bare Debian/Ubuntu machine, the
+# real OpenStack client in a venv cached under target/, and (unless OPCP_CRED_SETUP_KEYSTONE=0)
+# the real Keystone in another. Safe to run again: it only installs what is missing. Sourced
+# by tests/run.sh and tests/demo.sh.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,6 +27,13 @@ if [ ! -x "$venv/bin/openstack" ]; then
     "$venv/bin/pip" install -q --disable-pip-version-check python-openstackclient
 fi
 export OPCP_CRED_TEST_OPENSTACK="$venv/bin/openstack"
+
+# The real Keystone the end-to-end tests also run against (tests/keystone/setup.sh); the demo
+# needs only the simulator.
+if [ "${OPCP_CRED_SETUP_KEYSTONE:-1}" = 1 ]; then
+    export OPCP_CRED_TEST_KEYSTONE="$repo/target/keystone"
+    bash "$repo/tests/keystone/setup.sh"
+fi
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo is required (https://rustup.rs)" >&2

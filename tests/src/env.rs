@@ -146,29 +146,43 @@ impl TestEnv {
     }
 }
 
-/// The openrc the OPCP guide's generator writes (v3oidcpassword, plain text secrets).
+/// The openrc the OPCP guide's generator writes (v3oidcpassword, plain text secrets), for the
+/// simulator's fixture user of realm `pod` on project `web`.
 pub fn openrc_text(sim: &Sim) -> String {
+    openrc_with(
+        sim,
+        &sim.keystone_url(),
+        fixture::REALM,
+        fixture::PROJECT_WEB_ID,
+    )
+}
+
+/// The same for the fixture user of `realm` (`pod` or `master`, with its identity provider)
+/// on `project_id`, with Keystone at `keystone_url`.
+pub fn openrc_with(sim: &Sim, keystone_url: &str, realm: &str, project_id: &str) -> String {
+    let (idp, user) = if realm == fixture::ADMIN_REALM {
+        (fixture::ADMIN_IDP, fixture::ADMIN_USER)
+    } else {
+        (fixture::IDP, fixture::USER)
+    };
     format!(
-        "# OpenStack credentials for the pod realm\n\
+        "# OpenStack credentials for the {realm} realm\n\
          export OS_AUTH_TYPE=v3oidcpassword\n\
-         export OS_AUTH_URL={auth_url}\n\
-         export OS_IDENTITY_PROVIDER=keycloak\n\
+         export OS_AUTH_URL={keystone_url}\n\
+         export OS_IDENTITY_PROVIDER={idp}\n\
          export OS_PROTOCOL=openid\n\
          export OS_CLIENT_ID={client_id}\n\
          export OS_CLIENT_SECRET={client_secret}\n\
          export OS_DISCOVERY_ENDPOINT={discovery}\n\
          export OS_USERNAME={user}\n\
          export OS_PASSWORD={password}\n\
-         export OS_PROJECT_ID={project}\n\
+         export OS_PROJECT_ID={project_id}\n\
          export OS_INTERFACE=public\n\
          export OS_IDENTITY_API_VERSION=3\n",
-        auth_url = sim.keystone_url(),
         client_id = fixture::CLIENT_ID,
         client_secret = fixture::CLIENT_SECRET,
-        discovery = sim.discovery_url("pod"),
-        user = fixture::USER,
+        discovery = sim.discovery_url(realm),
         password = fixture::PASSWORD,
-        project = fixture::PROJECT_WEB_ID,
     )
 }
 

@@ -10,6 +10,9 @@
 //!   gnome-keyring (Secret Service), or a named kernel session keyring (keyutils).
 //! - [`daemon`]: [`daemon::DaemonGuard`] runs `opcp-credd` and stops it on drop.
 //! - [`pty`] runs a program on a pseudo-terminal, for prompts typed at by a test.
+//! - [`real_keystone`]: [`real_keystone::RealCloud`] runs the real Keystone (installed by
+//!   tests/keystone/setup.sh) federated to the simulator's Keycloak, to check the product,
+//!   and the simulator, against what Keystone really does.
 //! - [`bins`] finds the workspace's binaries next to the test executable.
 
 pub mod bins;
@@ -17,4 +20,5 @@ pub mod daemon;
 pub mod env;
 pub mod keyring;
 pub mod pty;
+pub mod real_keystone;
 pub mod sim;

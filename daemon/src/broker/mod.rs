@@ -4,9 +4,10 @@
 //! - A miss starts one upstream flow per key ([`flight`]): any number of concurrent requests for
 //!   the same key wait for that one flow and share its result, success or error.
 //! - Each profile keeps its unscoped Keystone token ([`session`]), so a second project is scoped
-//!   without a Keycloak trip. Keystone keeps the unscoped token's `expires_at` when rescoping,
-//!   so a project token can never outlive the session it came from: a request whose
-//!   `min_valid` the session cannot meet logs in again.
+//!   without a Keycloak trip. Keystone keeps the unscoped token's `expires_at` when rescoping
+//!   (checked against the real Keystone: see `ProfileState::session`), so a project token can
+//!   never outlive the session it came from: a request whose `min_valid` the session cannot
+//!   meet logs in again.
 //! - After Keycloak rejects the stored password the profile is marked `needs_login` and no
 //!   further password grant is made until `login` stores new credentials: Keycloak's
 //!   brute-force protection would lock the account.

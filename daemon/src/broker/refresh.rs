@@ -1,8 +1,8 @@
 //! Background refresh: shells never wait for a login.
 //!
 //! Once the profile's `refresh_at` share of a token's lifetime (75 % by default) has passed, the refresher asks for a token that
-//! outlives it. Keystone keeps an unscoped token's expiry on the tokens scoped from it, so
-//! when the session cannot give more, that is a new login (refresh grant, else password) and
+//! outlives it. Keystone keeps an unscoped token's expiry on the tokens scoped from it (see
+//! `ProfileState::session` for the releases that do), so when the session cannot give more, that is a new login (refresh grant, else password) and
 //! the session is renewed ahead of the project tokens derived from it. Tokens nobody asked
 //! for within [`IDLE_LIMIT`] are dropped instead. Failures back off per profile (see
 //! `health`); a profile that needs `login` is left alone.

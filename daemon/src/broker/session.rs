@@ -44,6 +44,15 @@ impl SessionSlot {
 
 impl ProfileState {
     /// An unscoped token with what `min_valid` requires left, logging in when needed.
+    ///
+    /// The session itself must have what the project token needs: Keystone gives a token
+    /// scoped from a federated unscoped token the unscoped token's own `expires_at` (every
+    /// release since the security fix in 27.1.0, 28.1.0 and 29.0.0; pinned against the real
+    /// Keystone by tests/tests/sim_fidelity.rs). A project token never outlives the session
+    /// it came from, so a refresh that asks for more than the session has left logs in again,
+    /// ahead of the project tokens derived from the old session. Older releases gave a
+    /// rescoped token a full lifetime from now; there this costs one login per lifetime all
+    /// the same and never serves a token past its expiry.
     pub(super) async fn session(&self, min_valid: MinValid) -> Result<Session, Failure> {
         let mut slot = self.session.lock().await;
         if let Some(session) = &slot.session

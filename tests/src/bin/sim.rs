@@ -35,8 +35,8 @@ struct Args {
     /// Keystone token lifetime, in seconds.
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     keystone_token_lifetime: u64,
-    /// Give rescoped tokens a full lifetime, as real Keystone does for federated users
-    /// (default: they expire with the token they came from).
+    /// Give rescoped tokens a full lifetime, as Keystone releases before the 2025 fix did for
+    /// federated users (default: they expire with the token they came from, as now).
     #[arg(long)]
     fresh_rescope: bool,
     /// Keycloak port (0: any free port).

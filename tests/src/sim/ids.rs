@@ -27,12 +27,21 @@ pub(crate) fn uuid() -> String {
 
 /// A 32-hex id derived from `parts`, so the same user or role gets the same id every time.
 pub(crate) fn stable_hex(parts: &[&str]) -> String {
+    hex(&digest(parts)[..16])
+}
+
+/// A 64-hex id derived from `parts`: Keystone's ids of federated users are SHA-256 digests.
+pub(crate) fn stable_sha256_hex(parts: &[&str]) -> String {
+    hex(&digest(parts))
+}
+
+fn digest(parts: &[&str]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
-    hex(&hasher.finalize()[..16])
+    hasher.finalize().into()
 }
 
 /// A random urlsafe string of `bytes` random bytes, as Keystone's audit ids.
@@ -57,7 +66,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fernet_like, stable_hex, uuid};
+    use super::{fernet_like, stable_hex, stable_sha256_hex, uuid};
 
     #[test]
     fn shapes() {
@@ -67,6 +76,7 @@ mod tests {
         assert_eq!(stable_hex(&["a", "b"]).len(), 32);
         assert_eq!(stable_hex(&["a", "b"]), stable_hex(&["a", "b"]));
         assert_ne!(stable_hex(&["a", "b"]), stable_hex(&["ab"]));
+        assert_eq!(stable_sha256_hex(&["a", "b"]).len(), 64);
         let token = fernet_like();
         assert!(token.starts_with("gAAAAA"));
         assert!((170..=190).contains(&token.len()));

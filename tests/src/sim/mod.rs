@@ -85,18 +85,18 @@ impl Default for SimConfig {
 
 /// How Keystone sets the expiry of a token obtained with `methods: ["token"]`.
 ///
-/// Keystone's token plugin keeps the source token's `expires_at` "to prevent users from
-/// never having to re-authenticate" (`token_authenticate` in `auth/plugins/token.py`). But
-/// for a *federated* source token it calls `mapped.handle_scoped_token` instead, which sets
-/// no `expires_at` nor audit chain, so the new token gets a full `[token] expiration` from
-/// now. Both happen in the wild (local-user mappings behave like the first), so a client
-/// must cope with both.
+/// For a federated source token Keystone calls `mapped.handle_scoped_token`. Since the
+/// security fix released in keystone 27.1.0, 28.1.0 and 29.0.0 (and in every later release)
+/// it keeps the source's `expires_at` "to prevent users from indefinitely extending their
+/// session by repeatedly rescoping"; older releases (26.x, 27.0.0, 28.0.0) set none, so the
+/// new token got a full `[token] expiration` from now. Either way it records no audit chain.
+/// tests/tests/sim_fidelity.rs checks the default against the real Keystone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RescopeExpiry {
-    /// The new token expires with its source (the stricter case; the default).
+    /// The new token expires with its source (current Keystone; the default).
     #[default]
     KeepSource,
-    /// The new token lives a full Keystone token lifetime (real Keystone, federated users).
+    /// The new token lives a full Keystone token lifetime (Keystone before the fix).
     Fresh,
 }
 
@@ -187,12 +187,14 @@ impl Sim {
         self.keycloak_url.clone()
     }
 
+    /// The `iss` of `realm`'s tokens: what a Keystone identity provider lists as remote id.
+    pub fn issuer(&self, realm: &str) -> String {
+        format!("{}/realms/{realm}", self.keycloak_url)
+    }
+
     /// The OIDC discovery document of `realm`.
     pub fn discovery_url(&self, realm: &str) -> String {
-        format!(
-            "{}/realms/{realm}/.well-known/openid-configuration",
-            self.keycloak_url
-        )
+        format!("{}/.well-known/openid-configuration", self.issuer(realm))
     }
 
     /// `http://127.0.0.1:PORT{prefix}`, without `/v3`.

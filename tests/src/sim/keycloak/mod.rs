@@ -74,6 +74,10 @@ impl Realms {
         self.by_name.get(name)
     }
 
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Realm> {
+        self.by_name.values()
+    }
+
     /// Changes a user's password; false when the realm or the user does not exist.
     pub(crate) fn set_password(&self, realm: &str, username: &str, password: Secret) -> bool {
         let Some(realm) = self.get(realm) else {

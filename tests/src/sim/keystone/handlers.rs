@@ -1,26 +1,26 @@
 //! Keystone's federation and token API: federated login, (re)scoping, validation,
 //! revocation and the projects a token may scope to.
 //!
-//! Behaviour checked against Keystone's sources (`keystone/api/auth.py`,
-//! `auth/plugins/token.py`, `auth/plugins/mapped.py`, `token/provider.py`): scoping to an
+//! Behaviour checked against the real Keystone (tests/tests/sim_fidelity.rs): scoping to an
 //! unknown project or to one without a role is a bare 401; an unusable subject token is a
-//! 404 "Could not find token" on `GET` and a 401 when used to authenticate.
+//! 404 (`TokenNotFound`) whether it is validated, revoked or used to authenticate.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State as AxumState};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Extension, Path, Query, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::tokens::{FederatedUser, TokenRecord, domain_name, render};
-use super::{Origin, error, unauthorized};
+use super::front_door::Claims;
+use super::tokens::{FederatedUser, TokenRecord, Unusable, domain_name, render};
+use super::{AUTH_METHODS, Origin, error, unauthorized, unsupported_method};
 use crate::sim::State;
 use crate::sim::counters::Counter;
-use crate::sim::fixture::ProjectSpec;
+use crate::sim::fixture::{IdpSpec, ProjectSpec};
 use crate::sim::ids;
 
 const X_AUTH_TOKEN: &str = "x-auth-token";
@@ -30,13 +30,20 @@ type Params = Query<HashMap<String, String>>;
 
 /// `GET|POST {prefix}/v3/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth`
 /// with `Authorization: Bearer <Keycloak access token>`: 201 and an unscoped token.
+///
+/// The front door has checked the token and passed its claims on; Keystone checks in this
+/// order: the protocol is an auth method, the identity provider and its protocol exist, the
+/// token's issuer is the provider's remote id (403 otherwise), then maps the claims.
 pub(super) async fn federation_auth(
     AxumState(state): AxumState<Arc<State>>,
     Path((idp, protocol)): Path<(String, String)>,
     origin: Origin,
-    headers: HeaderMap,
+    claims: Option<Extension<Claims>>,
 ) -> Response {
     state.counters.bump(Counter::FederationAuth);
+    if !AUTH_METHODS.contains(&protocol.as_str()) {
+        return unsupported_method(&origin);
+    }
     let Some(spec) = state.keystone.idps.iter().find(|spec| spec.id == idp) else {
         let message = format!("Could not find Identity Provider: {idp}.");
         return error(&origin, StatusCode::NOT_FOUND, &message);
@@ -46,7 +53,18 @@ pub(super) async fn federation_auth(
             format!("Could not find federated protocol {protocol} for Identity Provider: {idp}.");
         return error(&origin, StatusCode::NOT_FOUND, &message);
     }
-    let Some(user) = bearer_user(&state, &spec.realm, &idp, &protocol, &headers) else {
+    let Some(Extension(Claims(claims))) = claims else {
+        let message = "Could not find Identity Provider identifier in environment";
+        return error(&origin, StatusCode::BAD_REQUEST, message);
+    };
+    let trusted = state.keycloak.get(&spec.realm);
+    if trusted.is_none_or(|realm| claims["iss"] != realm.issuer()) {
+        // Keystone's own text ("Incoming identity provider identifier not included among
+        // the accepted identifiers.") is replaced by the generic one outside debug mode.
+        let message = "You are not authorized to perform the requested action.";
+        return error(&origin, StatusCode::FORBIDDEN, message);
+    }
+    let Some(user) = mapped_user(&state.keystone.projects, spec, &claims) else {
         return unauthorized(&origin);
     };
     let lifetime = state.lifetimes.keystone;
@@ -54,28 +72,12 @@ pub(super) async fn federation_auth(
     created(&state, &origin, record, false)
 }
 
-/// The user of a bearer JWT that `realm` signed, that has not expired and whose issuer is
-/// the identity provider's remote id.
-fn bearer_user(
-    state: &State,
-    realm: &str,
-    idp: &str,
-    protocol: &str,
-    headers: &HeaderMap,
-) -> Option<FederatedUser> {
-    let bearer = header_str(headers, header::AUTHORIZATION.as_str())?;
-    let jwt = bearer
-        .strip_prefix("Bearer ")
-        .or_else(|| bearer.strip_prefix("bearer "))?;
-    let realm = state.keycloak.get(realm)?;
-    let claims = realm.key().verify(jwt.trim())?;
-    let fresh = claims["exp"].as_i64().unwrap_or(0) > state.clock.now();
-    if !fresh || claims["iss"] != realm.issuer() {
-        return None;
-    }
+/// What the OPCP mapping makes of the claims: a user named by `preferred_username`, in one
+/// group per claimed project.
+fn mapped_user(projects: &[ProjectSpec], idp: &IdpSpec, claims: &Value) -> Option<FederatedUser> {
     let name = claims["preferred_username"].as_str()?.to_owned();
     let sub = claims["sub"].as_str()?;
-    let allowed_projects = claims["projects"]
+    let allowed_projects: Vec<String> = claims["projects"]
         .as_array()
         .map(|projects| {
             projects
@@ -85,12 +87,22 @@ fn bearer_user(
                 .collect()
         })
         .unwrap_or_default();
+    let group_ids = allowed_projects
+        .iter()
+        .filter(|claimed| {
+            projects
+                .iter()
+                .any(|p| p.id == **claimed || p.name == **claimed)
+        })
+        .map(|claimed| ids::stable_hex(&["group", claimed]))
+        .collect();
     Some(FederatedUser {
-        id: ids::stable_hex(&[idp, sub]),
+        id: ids::stable_sha256_hex(&[&idp.id, sub]),
         name,
-        idp: idp.to_owned(),
-        protocol: protocol.to_owned(),
+        idp: idp.id.clone(),
+        protocol: idp.protocol.clone(),
         allowed_projects,
+        group_ids,
     })
 }
 
@@ -111,13 +123,15 @@ pub(super) async fn scope(
         return error(&origin, StatusCode::BAD_REQUEST, message);
     };
     if methods.iter().any(|method| method != "token") || methods.is_empty() {
-        let message = "Attempted to authenticate with an unsupported method.";
-        return error(&origin, StatusCode::UNAUTHORIZED, message);
+        return unsupported_method(&origin);
     }
     let now = state.clock.now();
     let subject = auth["identity"]["token"]["id"].as_str().unwrap_or_default();
-    let Some(source) = state.keystone.tokens.valid(subject, now) else {
-        return unauthorized(&origin);
+    // An unusable subject token is a 404 here too, not a 401 (`validate_token` raises
+    // `TokenNotFound` before any authentication decision).
+    let source = match state.keystone.tokens.lookup(subject, now) {
+        Ok(source) => source,
+        Err(unusable) => return error(&origin, StatusCode::NOT_FOUND, unusable.message()),
     };
     let project = match requested_project(&state.keystone.projects, &auth["scope"]) {
         Ok(project) => project,
@@ -217,18 +231,15 @@ pub(super) async fn revoke(
 enum SubjectRejection {
     /// `X-Auth-Token` is missing or unusable.
     Unauthorized,
-    /// `X-Subject-Token` is unknown, revoked or expired.
-    NotFound(String),
+    /// `X-Subject-Token` is missing, unknown, revoked or expired.
+    NotFound(Unusable),
 }
 
 impl SubjectRejection {
     fn respond(self, origin: &Origin) -> Response {
         match self {
             Self::Unauthorized => unauthorized(origin),
-            Self::NotFound(subject) => {
-                let message = format!("Could not find token: {subject}.");
-                error(origin, StatusCode::NOT_FOUND, &message)
-            }
+            Self::NotFound(unusable) => error(origin, StatusCode::NOT_FOUND, unusable.message()),
         }
     }
 }
@@ -245,8 +256,8 @@ fn subject_token(
         .ok_or(SubjectRejection::Unauthorized)?;
     let subject = header_str(headers, X_SUBJECT_TOKEN).unwrap_or_default();
     let record = tokens
-        .valid(subject, now)
-        .ok_or_else(|| SubjectRejection::NotFound(subject.to_owned()))?;
+        .lookup(subject, now)
+        .map_err(SubjectRejection::NotFound)?;
     Ok((subject.to_owned(), record))
 }
 

@@ -1,11 +1,12 @@
 //! Keystone v3, the parts a federated CLI login touches: version discovery (here), the
-//! federation and token API ([`handlers`]), and the token store and token bodies
-//! ([`tokens`]).
+//! federation and token API ([`handlers`]), the token store and token bodies ([`tokens`]),
+//! and mod_auth_openidc in front of the federation auth path ([`front_door`]).
 //!
 //! Every route lives under the configured prefix (e.g. `/identity`). Errors use Keystone's
 //! body `{"error": {"code", "message", "title"}}`, and a 401 carries
-//! `WWW-Authenticate: Keystone uri="…"` as Keystone's `render_exception` adds it.
+//! `WWW-Authenticate: Keystone uri="…/v3"` as Keystone's `render_exception` adds it.
 
+mod front_door;
 mod handlers;
 mod tokens;
 
@@ -35,6 +36,14 @@ pub(crate) struct Keystone {
     pub(crate) rescope_expiry: RescopeExpiry,
 }
 
+/// `[auth] methods` of an OPCP Keystone.
+pub(crate) const AUTH_METHODS: [&str; 3] = ["password", "token", "openid"];
+
+/// Werkzeug's page for a route Keystone's Flask app does not have.
+const NOT_FOUND_PAGE: &str = "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n\
+<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL \
+manually please check your spelling and try again.</p>\n";
+
 pub(crate) fn router(state: Arc<State>) -> Router {
     let prefix = state.keystone.prefix.clone();
     let at = |path: &str| format!("{prefix}{path}");
@@ -59,6 +68,11 @@ pub(crate) fn router(state: Arc<State>) -> Router {
     router
         .fallback(not_found)
         .layer(axum::middleware::map_response(keystone_headers))
+        // Outermost: its 401s are Apache's and carry none of Keystone's headers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            front_door::front_door,
+        ))
         .with_state(state)
 }
 
@@ -89,9 +103,13 @@ impl FromRequestParts<Arc<State>> for Origin {
 
 /// A Keystone error reply.
 pub(crate) fn error(origin: &Origin, status: StatusCode, message: &str) -> Response {
-    let mut response = error_body(status, message);
+    error_reply(origin, status, error_document(status, message))
+}
+
+fn error_reply(origin: &Origin, status: StatusCode, body: Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
-        let challenge = format!("Keystone uri=\"{}\"", origin.base);
+        let challenge = format!("Keystone uri=\"{}/v3\"", origin.base);
         if let Ok(challenge) = HeaderValue::from_str(&challenge) {
             response
                 .headers_mut()
@@ -111,15 +129,25 @@ pub(crate) fn unauthorized(origin: &Origin) -> Response {
     )
 }
 
-fn error_body(status: StatusCode, message: &str) -> Response {
-    let body = json!({
+/// A method not in `[auth] methods`: Keystone lists the ones it has.
+pub(crate) fn unsupported_method(origin: &Origin) -> Response {
+    let status = StatusCode::UNAUTHORIZED;
+    let mut body = error_document(
+        status,
+        "Attempted to authenticate with an unsupported method.",
+    );
+    body["error"]["identity"] = json!({ "methods": AUTH_METHODS });
+    error_reply(origin, status, body)
+}
+
+fn error_document(status: StatusCode, message: &str) -> Value {
+    json!({
         "error": {
             "code": status.as_u16(),
             "message": message,
             "title": status.canonical_reason().unwrap_or("Error"),
         }
-    });
-    (status, Json(body)).into_response()
+    })
 }
 
 /// The reply to a `Status` fault, shaped like Keystone's errors.
@@ -128,15 +156,12 @@ pub(crate) fn status_fault(status: StatusCode) -> Response {
         StatusCode::SERVICE_UNAVAILABLE => "The service is temporarily unavailable.",
         _ => "An unexpected error prevented the server from fulfilling your request.",
     };
-    error_body(status, message)
+    (status, Json(error_document(status, message))).into_response()
 }
 
-async fn not_found(origin: Origin) -> Response {
-    error(
-        &origin,
-        StatusCode::NOT_FOUND,
-        "The resource could not be found.",
-    )
+async fn not_found() -> Response {
+    let headers = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
+    (StatusCode::NOT_FOUND, headers, NOT_FOUND_PAGE).into_response()
 }
 
 /// Headers every Keystone reply carries.
@@ -158,7 +183,9 @@ async fn versions(
 ) -> Response {
     state.counters.bump(Counter::VersionDocs);
     let body = json!({ "versions": { "values": [v3_document(&origin)] } });
-    (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response()
+    let location = format!("{}/v3/", origin.base);
+    let headers = [(header::LOCATION, location)];
+    (StatusCode::MULTIPLE_CHOICES, headers, Json(body)).into_response()
 }
 
 /// `GET {prefix}/v3`.

@@ -13,6 +13,7 @@ use crate::sim::ids;
 /// The ephemeral user a federated login maps to.
 #[derive(Clone, Debug)]
 pub(crate) struct FederatedUser {
+    /// A SHA-256 hex digest, as Keystone makes for federated users.
     pub(crate) id: String,
     pub(crate) name: String,
     pub(crate) idp: String,
@@ -20,6 +21,29 @@ pub(crate) struct FederatedUser {
     /// The `projects` claim of the JWT that made the first token of the chain: the
     /// projects this user may scope to.
     pub(crate) allowed_projects: Vec<String>,
+    /// The groups the mapping put the user in: one per claimed project that exists (an OPCP
+    /// mapping turns each claim value into a group holding a role on that project).
+    pub(crate) group_ids: Vec<String>,
+}
+
+/// Why a token id cannot be used, in Keystone's words (a 404 `TokenNotFound`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unusable {
+    Missing,
+    /// Not a token this Keystone's keys made.
+    Unknown,
+    /// Revoked or expired.
+    Invalid,
+}
+
+impl Unusable {
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            Self::Missing => "No token in the request",
+            Self::Unknown => "Could not recognize Fernet token",
+            Self::Invalid => "Failed to validate token",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -29,7 +53,8 @@ pub(crate) struct TokenRecord {
     pub(crate) methods: Vec<String>,
     pub(crate) issued_at: i64,
     pub(crate) expires_at: i64,
-    /// This token's audit id, then the audit id of the first token of its chain, if any.
+    /// This token's audit id alone: Keystone records no chain when it rescopes a federated
+    /// token (`mapped.handle_scoped_token` passes no audit id on).
     pub(crate) audit_ids: Vec<String>,
 }
 
@@ -54,14 +79,14 @@ impl TokenRecord {
         lifetime: i64,
         policy: RescopeExpiry,
     ) -> Self {
-        let mut methods = vec!["token".to_owned()];
-        methods.extend(self.methods.iter().filter(|m| *m != "token").cloned());
-        let (expires_at, audit_ids) = match policy {
-            RescopeExpiry::KeepSource => {
-                let chain = self.audit_ids.last().cloned().unwrap_or_default();
-                (self.expires_at, vec![ids::urlsafe(16), chain])
-            }
-            RescopeExpiry::Fresh => (now + lifetime, vec![ids::urlsafe(16)]),
+        // A set in Keystone (its order varies between processes): the source's, then "token".
+        let mut methods = self.methods.clone();
+        if !methods.iter().any(|m| m == "token") {
+            methods.push("token".to_owned());
+        }
+        let expires_at = match policy {
+            RescopeExpiry::KeepSource => self.expires_at,
+            RescopeExpiry::Fresh => now + lifetime,
         };
         Self {
             user: self.user.clone(),
@@ -69,7 +94,7 @@ impl TokenRecord {
             methods,
             issued_at: now,
             expires_at,
-            audit_ids,
+            audit_ids: vec![ids::urlsafe(16)],
         }
     }
 
@@ -106,9 +131,20 @@ impl TokenStore {
 
     /// The token, if it exists, is not revoked and has not expired at `now`.
     pub(crate) fn valid(&self, id: &str, now: i64) -> Option<TokenRecord> {
+        self.lookup(id, now).ok()
+    }
+
+    /// The token, or why Keystone would not accept it.
+    pub(crate) fn lookup(&self, id: &str, now: i64) -> Result<TokenRecord, Unusable> {
+        if id.is_empty() {
+            return Err(Unusable::Missing);
+        }
         let tokens = self.lock();
-        let entry = tokens.get(id)?;
-        (!entry.revoked && entry.record.expires_at > now).then(|| entry.record.clone())
+        let entry = tokens.get(id).ok_or(Unusable::Unknown)?;
+        if entry.revoked || entry.record.expires_at <= now {
+            return Err(Unusable::Invalid);
+        }
+        Ok(entry.record.clone())
     }
 
     /// Revokes one token. Keystone's `DELETE /v3/auth/tokens` revokes by the token's own
@@ -133,18 +169,25 @@ impl TokenStore {
 /// The `{"token": {…}}` body; `base` is Keystone's URL as the client reached it.
 pub(crate) fn render(record: &TokenRecord, base: &str, with_catalog: bool) -> Value {
     let user = &record.user;
+    let groups: Vec<Value> = user
+        .group_ids
+        .iter()
+        .map(|id| json!({ "id": id }))
+        .collect();
+    // The user lives in the identity provider's domain, which Keystone made with the
+    // provider (its name is its id); a federated user has no password, so no expiry of it.
+    let domain = idp_domain(&user.idp);
     let mut token = json!({
         "methods": record.methods,
         "user": {
-            "domain": { "id": "Federated", "name": "Federated" },
+            "domain": { "id": domain, "name": domain },
             "id": user.id,
             "name": user.name,
             "OS-FEDERATION": {
-                "groups": [{ "id": ids::stable_hex(&[&user.idp, "federated-users"]) }],
+                "groups": groups,
                 "identity_provider": { "id": user.idp },
                 "protocol": { "id": user.protocol },
             },
-            "password_expires_at": null,
         },
         "audit_ids": record.audit_ids,
         "expires_at": iso8601(record.expires_at),
@@ -153,15 +196,29 @@ pub(crate) fn render(record: &TokenRecord, base: &str, with_catalog: bool) -> Va
     if let Some(project) = &record.project {
         token["project"] = project_ref(project);
         token["is_domain"] = false.into();
-        token["roles"] = json!([
-            { "id": ids::stable_hex(&["role", "member"]), "name": "member" },
-            { "id": ids::stable_hex(&["role", "reader"]), "name": "reader" },
-        ]);
+        // `member` on the project through the group, and `reader`, which it implies.
+        token["roles"] = json!([role("reader"), role("member")]);
         if with_catalog {
             token["catalog"] = catalog(base);
         }
     }
     json!({ "token": token })
+}
+
+/// A role as `keystone-manage bootstrap` makes it.
+fn role(name: &str) -> Value {
+    json!({
+        "id": ids::stable_hex(&["role", name]),
+        "name": name,
+        "domain_id": null,
+        "description": null,
+        "options": { "immutable": true },
+    })
+}
+
+/// The domain Keystone made for the identity provider `idp`.
+fn idp_domain(idp: &str) -> String {
+    ids::stable_hex(&["domain", idp])
 }
 
 fn project_ref(project: &ProjectSpec) -> Value {
@@ -211,7 +268,7 @@ fn service(kind: &str, name: &str, url: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::{FederatedUser, TokenRecord, TokenStore, render};
+    use super::{FederatedUser, TokenRecord, TokenStore, Unusable, render};
     use crate::sim::RescopeExpiry;
     use crate::sim::fixture::{PROJECT_WEB_ID, projects};
 
@@ -222,6 +279,7 @@ mod tests {
             idp: "keycloak".into(),
             protocol: "openid".into(),
             allowed_projects: vec![PROJECT_WEB_ID.into()],
+            group_ids: vec!["g".into()],
         }
     }
 
@@ -231,8 +289,14 @@ mod tests {
         let web = projects().into_iter().next();
         let kept = unscoped.rescoped(web.clone(), 2000, 3600, RescopeExpiry::KeepSource);
         assert_eq!(kept.expires_at, 4600);
-        assert_eq!(kept.audit_ids[1], unscoped.audit_ids[0]);
-        assert_eq!(kept.methods, ["token", "openid"]);
+        assert_eq!(kept.audit_ids.len(), 1);
+        assert_ne!(kept.audit_ids, unscoped.audit_ids);
+        assert_eq!(kept.methods, ["openid", "token"]);
+        assert_eq!(
+            kept.rescoped(None, 2001, 3600, RescopeExpiry::KeepSource)
+                .methods,
+            kept.methods
+        );
         let fresh = unscoped.rescoped(web, 2000, 3600, RescopeExpiry::Fresh);
         assert_eq!(fresh.expires_at, 5600);
         assert_eq!(fresh.audit_ids.len(), 1);
@@ -245,9 +309,12 @@ mod tests {
         assert!(store.valid(&id, 1009).is_some());
         assert!(store.valid(&id, 1010).is_none());
         assert!(store.valid("nope", 1000).is_none());
+        assert_eq!(store.lookup("nope", 1000).err(), Some(Unusable::Unknown));
+        assert_eq!(store.lookup("", 1000).err(), Some(Unusable::Missing));
+        assert_eq!(store.lookup(&id, 1010).err(), Some(Unusable::Invalid));
         store.revoke(&id);
         assert!(store.is_revoked(&id));
-        assert!(store.valid(&id, 1000).is_none());
+        assert_eq!(store.lookup(&id, 1000).err(), Some(Unusable::Invalid));
     }
 
     #[test]
@@ -258,6 +325,12 @@ mod tests {
         let body = render(&scoped, "http://127.0.0.1:1/identity", true);
         let token = &body["token"];
         assert_eq!(token["project"]["domain"]["name"], "Default");
+        assert_eq!(
+            token["user"]["domain"]["id"],
+            token["user"]["domain"]["name"]
+        );
+        assert!(token["user"].get("password_expires_at").is_none());
+        assert_eq!(token["roles"][1]["options"]["immutable"], true);
         assert_eq!(token["expires_at"], "1970-01-01T00:01:00.000000Z");
         let identity = &token["catalog"][0];
         assert_eq!(identity["type"], "identity");
