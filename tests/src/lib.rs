@@ -9,10 +9,13 @@
 //! - [`keyring`] starts a private keyring per test: a D-Bus session with an unlocked
 //!   gnome-keyring (Secret Service), or a named kernel session keyring (keyutils).
 //! - [`daemon`]: [`daemon::DaemonGuard`] runs `opcp-credd` and stops it on drop.
+//! - [`proxy`]: [`proxy::TestProxy`], a real HTTP proxy (CONNECT and forward) that records
+//!   what went through it.
 //! - [`bins`] finds the workspace's binaries next to the test executable.
 
 pub mod bins;
 pub mod daemon;
 pub mod env;
 pub mod keyring;
+pub mod proxy;
 pub mod sim;

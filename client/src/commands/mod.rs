@@ -1,6 +1,7 @@
 //! One module per subcommand; each `run` takes its parsed arguments. What several share lives
 //! here: the profile name a route needs, storing a profile, writing to stdout.
 
+mod doctor;
 mod env;
 mod exec;
 mod import;
@@ -19,6 +20,8 @@ use crate::cli::{Command, ProfileArg};
 use crate::daemon::Daemon;
 use crate::error::CliError;
 
+pub use doctor::long_help as doctor_help;
+
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Env(args) => env::run(&args).await,
@@ -29,6 +32,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Status(args) => status::run(&args).await,
         Command::Logout(args) => logout::run(&args).await,
         Command::Projects(args) => projects::run(&args).await,
+        Command::Doctor(args) => doctor::run(&args).await,
     }
 }
 

@@ -193,3 +193,13 @@ fn a_relative_cacert_becomes_absolute() {
     assert!(Path::new(&cacert).is_absolute(), "{cacert}");
     assert!(cacert.ends_with("/certs/ca.pem"), "{cacert}");
 }
+
+#[test]
+fn a_proxy_flag_replaces_the_stored_proxy() {
+    let args = login_args(&["--proxy", "http://other-proxy.example.test:8080"]);
+    let config = build_config(&args, Some(&stored()), never_ask).unwrap();
+    assert_eq!(
+        config.proxy.as_deref(),
+        Some("http://other-proxy.example.test:8080")
+    );
+}
