@@ -52,6 +52,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Write the man pages into a directory.
     Man(ManArgs),
+    /// Check every step from the daemon to a scoped token; say how to fix the first failure.
+    #[command(long_about = crate::commands::doctor_help())]
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -208,6 +211,10 @@ pub struct LoginArgs {
     /// PEM file of CA certificates to trust for this cloud
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// HTTP(S) proxy for this profile's Keycloak and Keystone traffic, without credentials
+    /// (the command line is visible to other users), e.g. http://proxy.example.test:3128
+    #[arg(long, value_name = "URL", value_parser = proxy_url)]
+    pub proxy: Option<String>,
     /// How the client authenticates at Keycloak [default: basic]
     #[arg(long, value_enum)]
     pub client_auth: Option<ClientAuthArg>,
@@ -285,6 +292,15 @@ pub struct LogoutArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ProjectsArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
@@ -319,6 +335,17 @@ pub struct ManArgs {
     /// Where to write opcp-cred.1 and one page per subcommand, e.g. ~/.local/share/man/man1
     #[arg(long, value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+/// `--proxy`: credentials must not reach argv, where other users can read them.
+fn proxy_url(value: &str) -> Result<String, &'static str> {
+    if value.contains('@') {
+        return Err(
+            "a proxy URL with credentials must not be given on the command line (other \
+                    users can read it): write `proxy` in config.toml instead",
+        );
+    }
+    Ok(value.to_owned())
 }
 
 #[cfg(test)]
@@ -419,6 +446,19 @@ mod tests {
         };
         assert_eq!(args.command, ["openstack", "--os-cloud", "x", "-v"]);
         assert!(parse(&["exec"]).is_err(), "a command is required");
+    }
+
+    #[test]
+    fn login_proxy_takes_a_url_but_never_credentials() {
+        let ok = parse(&["login", "--proxy", "http://proxy.example.test:3128"]);
+        assert!(ok.is_ok());
+        let err = parse(&["login", "--proxy", "http://u:fake-pw@proxy.example.test"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.to_string()
+                .contains("must not be given on the command line"),
+            "{err}"
+        );
     }
 
     #[test]

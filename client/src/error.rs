@@ -20,6 +20,8 @@ pub enum Code {
     Usage,
     /// The openrc file or environment cannot be imported as it is.
     Config,
+    /// An exit code the command chose itself (`doctor`: 10 + the failed step).
+    Exact(u8),
     /// `exec`: the command does not exist (the shell's 127).
     CommandNotFound,
     /// `exec`: the command exists but cannot be run (the shell's 126).

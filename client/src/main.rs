@@ -3,7 +3,7 @@
 //!
 //! - [`cli`]: the command line (clap derive), the profile and project arguments.
 //! - [`commands`]: one module per subcommand (`env`, `token`, `exec`, `login`, `import`,
-//!   `status`, `logout`, `projects`).
+//!   `status`, `logout`, `projects`, `doctor`).
 //! - [`daemon`]: HTTP/1.1 over the daemon's Unix socket, error bodies, starting the daemon.
 //! - [`shell`]: the exported variables and their rendering for sh, fish, csh and JSON (pure).
 //! - [`openrc`]: reading openrc files with the shell's quoting rules, never running them (pure).
@@ -76,6 +76,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         Code::Unreachable => ExitCode::DaemonUnreachable as u8,
         Code::Usage => ExitCode::Usage as u8,
         Code::Config => ExitCode::Configuration as u8,
+        Code::Exact(code) => code,
         Code::CommandNotFound => 127,
         Code::CommandNotExecutable => 126,
     }
@@ -104,6 +105,7 @@ mod tests {
         assert_eq!(code_of(Code::Daemon(ErrorKind::BadRequest)), 2);
         assert_eq!(code_of(Code::Daemon(ErrorKind::Unknown)), 1);
         assert_eq!(code_of(Code::Config), 7);
+        assert_eq!(code_of(Code::Exact(17)), 17);
         assert_eq!(code_of(Code::CommandNotFound), 127);
         assert_eq!(code_of(Code::CommandNotExecutable), 126);
     }

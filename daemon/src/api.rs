@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use opcp_cred_proto::doctor::{DoctorReport, DoctorRequest};
 use opcp_cred_proto::messages::{
     DeleteProfileResponse, ProfileList, ProjectList, PutProfile, PutProfileResponse, Status,
     Timestamp, TokenRequest,
@@ -32,6 +33,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route(routes::STATUS, get(status))
         .route(routes::TOKEN, post(token))
+        .route(routes::DOCTOR, post(doctor))
         .route(routes::PROFILES, get(profiles))
         .route(routes::PROFILE, put(put_profile).delete(delete_profile))
         .route(routes::PROFILE_PROJECTS, get(projects))
@@ -91,6 +93,14 @@ async fn token(
 ) -> Result<impl IntoResponse, Failure> {
     let body = state.broker.token(request).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body))
+}
+
+/// Always 200: a failed step is the report's content, not an error of the request.
+async fn doctor(
+    State(state): State<AppState>,
+    Body(request): Body<DoctorRequest>,
+) -> Json<DoctorReport> {
+    Json(state.broker.doctor(request).await)
 }
 
 async fn profiles(State(state): State<AppState>) -> Json<ProfileList> {

@@ -7,7 +7,7 @@
 //! answer into a [`SendError`] that says whether TLS, a timeout or the network is to blame.
 
 use std::sync::Once;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use opcp_cred_proto::messages::ProfileConfig;
 use opcp_cred_proto::{ErrorKind, Secret};
@@ -93,9 +93,14 @@ pub fn client_for(profile: &ProfileConfig) -> Result<reqwest::Client, HttpError>
         );
         builder = builder.tls_danger_accept_invalid_certs(true);
     }
+    // Without an explicit proxy, reqwest 0.13 (hyper-util's matcher) reads the variables
+    // itself, with no feature needed: HTTPS_PROXY/https_proxy for https URLs,
+    // HTTP_PROXY/http_proxy for http, ALL_PROXY/all_proxy for both, NO_PROXY/no_proxy for the
+    // exceptions, upper case first. Its `system-proxy`
+    // feature only adds the macOS and Windows settings. They are read when a client is
+    // built, i.e. per profile state: a daemon sees the variables it was started with.
     if let Some(proxy) = &profile.proxy {
-        // Without an explicit proxy, reqwest reads `https_proxy`, `no_proxy`… itself; with
-        // one, `no_proxy` would be dropped, so it is carried over.
+        // With an explicit proxy, `no_proxy` would be dropped, so it is carried over.
         let proxy = reqwest::Proxy::all(proxy.as_str())
             .map_err(|err| HttpError::Proxy {
                 reason: chain_text(&err),
@@ -316,6 +321,14 @@ pub async fn send(
         headers,
         body,
     })
+}
+
+/// The server's clock when it answered: its `Date` header (second precision), if readable.
+pub fn server_date(headers: &HeaderMap) -> Option<SystemTime> {
+    headers
+        .get(reqwest::header::DATE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| httpdate::parse_http_date(value).ok())
 }
 
 /// A header carrying a token, marked sensitive so that it never shows in `Debug` output.

@@ -85,6 +85,13 @@ fn federation_url(auth_url: &AuthUrl, identity_provider: &str, protocol: &str) -
     url.into()
 }
 
+/// `GET <auth_url>`: Keystone's version document, unauthenticated. The answer as it came:
+/// `doctor` wants to know whether the TLS handshake works and what time Keystone says it is.
+pub async fn probe(http: &reqwest::Client, auth_url: &AuthUrl) -> Result<Answer, http::SendError> {
+    let url = auth_url.as_str();
+    http::send(KEYSTONE, url, http.get(url)).await
+}
+
 /// Scopes `unscoped` to `project`: `POST auth/tokens` with methods `["token"]`.
 /// `claimed_projects` (the access token's `projects` claim) only words a refusal.
 pub async fn scope(
@@ -224,11 +231,7 @@ fn token_from(answer: &Answer, url: &str) -> Result<KeystoneToken, KeystoneError
     let body: TokenBody = serde_json::from_slice(&answer.body)
         .map_err(|_| KeystoneError::bad_answer(url, answer, "a body that is not a token"))?;
     let doc = body.token;
-    let server_now = answer
-        .headers
-        .get(reqwest::header::DATE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| httpdate::parse_http_date(value).ok());
+    let server_now = http::server_date(&answer.headers);
     Ok(KeystoneToken {
         token,
         expires_at: doc.expires_at,

@@ -15,6 +15,9 @@
 //!   Every Keystone URL comes from [`auth_url`].
 //! - [`http`] builds the outbound HTTPS client of a profile (system roots + `cacert`, proxy,
 //!   timeouts).
+//! - [`doctor`] records the checks of `opcp-cred doctor` (`POST /v1/doctor`), which the broker
+//!   runs on a profile's live state with the same oidc, keystone and store code: config,
+//!   keyring, secrets, discovery, TLS, Keycloak, federation, project, clock.
 //! - [`clock`] measures token lifetimes on the boot-time clock, immune to suspend and skew.
 //! - [`store`] keeps passwords and client secrets in the OS keyring (Secret Service or the
 //!   kernel keyutils store) behind the [`store::SecretStore`] trait.
@@ -28,6 +31,7 @@ pub mod auth_url;
 pub mod broker;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod harden;
 pub mod http;

@@ -32,7 +32,7 @@ pub struct Discovery {
 
 impl Discovery {
     /// "keycloak realm `pod`", or the issuer when the URL names no realm.
-    fn label(&self) -> String {
+    pub fn label(&self) -> String {
         match &self.realm {
             Some(realm) => format!("keycloak realm `{realm}`"),
             None => format!("keycloak at `{}`", self.issuer),
@@ -45,9 +45,26 @@ pub async fn discover(
     http: &reqwest::Client,
     discovery_endpoint: &str,
 ) -> Result<Discovery, OidcError> {
-    let answer = http::send(KEYCLOAK, discovery_endpoint, http.get(discovery_endpoint))
+    let answer = get_discovery(http, discovery_endpoint)
         .await
         .map_err(|err| OidcError::discovery_send(discovery_endpoint, err))?;
+    read_discovery(discovery_endpoint, &answer)
+}
+
+/// The discovery request alone, its answer as it came: `doctor` tells a TLS failure from an
+/// unreachable host, and reads the server's `Date`, before [`read_discovery`].
+pub async fn get_discovery(
+    http: &reqwest::Client,
+    discovery_endpoint: &str,
+) -> Result<http::Answer, http::SendError> {
+    http::send(KEYCLOAK, discovery_endpoint, http.get(discovery_endpoint)).await
+}
+
+/// The discovery document in `answer`, checked.
+pub fn read_discovery(
+    discovery_endpoint: &str,
+    answer: &http::Answer,
+) -> Result<Discovery, OidcError> {
     let failed = |reason: String| OidcError::DiscoveryFailed {
         url: discovery_endpoint.to_owned(),
         reason,

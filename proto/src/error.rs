@@ -36,6 +36,8 @@ pub enum ErrorKind {
     Tls,
     /// The OS keyring cannot be reached or is locked.
     KeyringUnavailable,
+    /// The host's clock is too far from Keycloak's or Keystone's (reported by `doctor`).
+    ClockSkew,
     /// A bug or an unexpected state in the daemon.
     Internal,
     /// A kind this client does not know (a newer daemon).
@@ -81,7 +83,7 @@ impl ErrorKind {
                 ExitCode::UpstreamUnavailable
             }
             Self::KeyringUnavailable => ExitCode::KeyringUnavailable,
-            Self::Internal | Self::Unknown => ExitCode::Failure,
+            Self::ClockSkew | Self::Internal | Self::Unknown => ExitCode::Failure,
         }
     }
 }

@@ -8,12 +8,15 @@
 //!   an older client can talk to a newer daemon within one API version.
 //! - [`error`]: the one error body, `{ "error": { "kind", "message", "hint" } }`, and the
 //!   process exit code each kind maps to.
+//! - [`doctor`]: the checks of `opcp-cred doctor`, their order and exit codes, the report,
+//!   and the masking of credentials in proxy URLs.
 //! - [`secret`]: [`Secret`], a string that never shows in `Debug` output and is wiped on drop.
 //! - [`paths`]: where the socket lives (`OPCP_CRED_SOCKET`, `$XDG_RUNTIME_DIR`, or a private
 //!   per-uid fallback).
 //!
 //! The crate does no I/O beyond path logic, so both binaries can depend on it cheaply.
 
+pub mod doctor;
 pub mod error;
 pub mod messages;
 pub mod paths;

@@ -8,6 +8,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const STATUS: &str = "/v1/status";
 /// `POST` [`crate::messages::TokenRequest`] → [`crate::messages::TokenResponse`].
 pub const TOKEN: &str = "/v1/token";
+/// `POST` [`crate::doctor::DoctorRequest`] → [`crate::doctor::DoctorReport`]: the checks of
+/// `opcp-cred doctor`. Not under `/v1/profiles/{name}`: the profile may be the daemon's
+/// default, and when config.toml is broken that name is exactly what cannot be known.
+pub const DOCTOR: &str = "/v1/doctor";
 /// `GET` → [`crate::messages::ProfileList`].
 pub const PROFILES: &str = "/v1/profiles";
 /// `PUT` [`crate::messages::PutProfile`] (verified by a real login before anything is stored),

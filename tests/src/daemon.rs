@@ -16,7 +16,13 @@ impl DaemonGuard {
     /// Start `opcp-credd --foreground` and return once it serves (it prints `ready` after
     /// binding the socket: no polling).
     pub fn start(env: &TestEnv) -> Self {
+        Self::start_with_env(env, &[])
+    }
+
+    /// [`Self::start`] with extra environment variables (a proxy, a bus that is not there).
+    pub fn start_with_env(env: &TestEnv, vars: &[(&str, &str)]) -> Self {
         let mut cmd = env.command(bins::daemon());
+        cmd.envs(vars.iter().copied());
         cmd.args(["--foreground", "--ready-stdout", "--log-level", "debug"])
             .stdout(Stdio::piped())
             .stderr(Stdio::from(

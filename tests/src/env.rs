@@ -141,6 +141,20 @@ impl TestEnv {
         path
     }
 
+    /// [`openrc_text`], plus `OS_CACERT` naming the simulator's CA (written to `ca.pem` in
+    /// the test's home) when it serves TLS.
+    pub fn openrc_trusting(&self, sim: &Sim) -> String {
+        let mut openrc = openrc_text(sim);
+        if let Some(ca) = sim.ca_pem() {
+            let path = self.path("ca.pem");
+            std::fs::write(&path, ca).expect("write the CA");
+            openrc.push_str("export OS_CACERT=");
+            openrc.push_str(&path.display().to_string());
+            openrc.push('\n');
+        }
+        openrc
+    }
+
     pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.home.join(rel)
     }

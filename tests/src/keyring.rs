@@ -108,6 +108,29 @@ impl TestKeyring {
         &self.env
     }
 
+    /// Locks the Secret Service's default collection, as a screen lock or `secret-tool lock`
+    /// would. gnome-keyring locks without a prompt.
+    pub fn lock(&self) {
+        let bus = self
+            .bus_address
+            .as_deref()
+            .expect("only a secret service keyring can be locked");
+        let status = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/aliases/default",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", bus)
+            .stdout(Stdio::null())
+            .status()
+            .expect("dbus-send must be installed (tests/setup.sh)");
+        assert!(status.success(), "locking the collection failed: {status}");
+    }
+
     /// Read an entry back through the store's own tool: `secret-tool` or `keyctl`.
     pub fn read(&self, account: &str) -> Option<String> {
         let output = match self.kind {

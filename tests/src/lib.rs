@@ -13,12 +13,15 @@
 //! - [`real_keystone`]: [`real_keystone::RealCloud`] runs the real Keystone (installed by
 //!   tests/keystone/setup.sh) federated to the simulator's Keycloak, to check the product,
 //!   and the simulator, against what Keystone really does.
+//! - [`proxy`]: [`proxy::TestProxy`], a real HTTP proxy (CONNECT and forward) that records
+//!   what went through it.
 //! - [`bins`] finds the workspace's binaries next to the test executable.
 
 pub mod bins;
 pub mod daemon;
 pub mod env;
 pub mod keyring;
+pub mod proxy;
 pub mod pty;
 pub mod real_keystone;
 pub mod sim;

@@ -297,7 +297,7 @@ fn optional_settings(
             .or_else(|| stored(|c| &c.region_name)),
         cacert: cacert.or_else(|| stored(|c| &c.cacert)),
         insecure: old.is_some_and(|c| c.insecure),
-        proxy: stored(|c| &c.proxy),
+        proxy: args.proxy.clone().or_else(|| stored(|c| &c.proxy)),
         client_auth: args
             .client_auth
             .map(Into::into)

@@ -2,6 +2,7 @@
 //! here: the profile name a route needs, storing a profile, writing to stdout.
 
 mod docs;
+mod doctor;
 mod env;
 mod exec;
 mod hook;
@@ -21,6 +22,8 @@ use crate::cli::{Command, ProfileArg};
 use crate::daemon::Daemon;
 use crate::error::CliError;
 
+pub use doctor::long_help as doctor_help;
+
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Env(args) => env::run(&args).await,
@@ -34,6 +37,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Hook(args) => hook::run(&args),
         Command::Completions(args) => docs::completions(&args),
         Command::Man(args) => docs::man(&args),
+        Command::Doctor(args) => doctor::run(&args).await,
     }
 }
 

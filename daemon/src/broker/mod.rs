@@ -16,6 +16,7 @@
 //! file (URLs, client, user, project) drops the profile's state and with it its tokens.
 
 mod cache;
+mod diagnose;
 mod flight;
 mod health;
 mod min_valid;
@@ -319,16 +320,23 @@ impl Broker {
     /// broken part: say that instead.
     fn blame_config(&self, failure: Failure) -> Failure {
         match self.config.last_error() {
-            Some(error) if failure.kind() == ErrorKind::ProfileNotFound => Failure::new(
-                ErrorKind::ConfigInvalid,
-                error,
-                Some(format!(
-                    "fix {}; the daemon picks up the edit without a restart",
-                    self.config.path().display()
-                )),
-            ),
+            Some(error) if failure.kind() == ErrorKind::ProfileNotFound => {
+                self.config_failure(error)
+            }
             _ => failure,
         }
+    }
+
+    /// config.toml on disk cannot be used: `error` names the line and key.
+    fn config_failure(&self, error: String) -> Failure {
+        Failure::new(
+            ErrorKind::ConfigInvalid,
+            error,
+            Some(format!(
+                "fix {}; the daemon picks up the edit without a restart",
+                self.config.path().display()
+            )),
+        )
     }
 
     fn lock_profiles(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ProfileState>>> {

@@ -163,7 +163,7 @@ impl ProfileState {
         Ok(scoped)
     }
 
-    async fn scope(
+    pub(super) async fn scope(
         &self,
         session: &Session,
         project: &ProjectSelector,
@@ -179,7 +179,7 @@ impl ProfileState {
     }
 
     /// `--project-id db` where `db` is a project's name is a common slip: say so, with its id.
-    async fn name_given_as_id(
+    pub(super) async fn name_given_as_id(
         &self,
         session: &Session,
         project: &ProjectSelector,
@@ -225,7 +225,12 @@ impl ProfileState {
 
     /// No project given and none configured: an error that lists the choices.
     pub async fn no_project_error(&self) -> Failure {
-        let hint = match self.projects().await {
+        self.no_project_failure(self.projects().await)
+    }
+
+    /// [`Self::no_project_error`] with the projects already listed (or not).
+    pub(super) fn no_project_failure(&self, listed: Result<Vec<Project>, Failure>) -> Failure {
+        let hint = match listed {
             Ok(projects) if !projects.is_empty() => {
                 let list: Vec<String> = projects
                     .iter()

@@ -92,12 +92,7 @@ impl ProfileState {
             slot.discovery = Some(discovery.clone());
             discovery
         };
-        let client = ClientCredentials {
-            client_id: &self.config.client_id,
-            client_secret: &client_secret,
-            auth: self.config.client_auth,
-            scope: self.config.scope.as_deref().unwrap_or("openid"),
-        };
+        let client = self.client_credentials(&client_secret);
         let tokens = match slot
             .refresh
             .take()
@@ -140,7 +135,22 @@ impl ProfileState {
         })
     }
 
-    async fn password_grant(
+    /// The profile's confidential client, with `client_secret`.
+    pub(super) fn client_credentials<'a>(
+        &'a self,
+        client_secret: &'a Secret,
+    ) -> ClientCredentials<'a> {
+        ClientCredentials {
+            client_id: &self.config.client_id,
+            client_secret,
+            auth: self.config.client_auth,
+            scope: self.config.scope.as_deref().unwrap_or("openid"),
+        }
+    }
+
+    /// The password grant; a rejected password marks the profile `needs_login`, so that
+    /// nothing tries it again.
+    pub(super) async fn password_grant(
         &self,
         discovery: &Discovery,
         client: &ClientCredentials<'_>,
@@ -164,7 +174,7 @@ impl ProfileState {
 
     /// The password and client secret: given with the request being verified, or from the
     /// keyring. Read at each login rather than kept, so they stay in memory only briefly.
-    async fn credentials(&self) -> Result<(Secret, Secret), Failure> {
+    pub(super) async fn credentials(&self) -> Result<(Secret, Secret), Failure> {
         let store = match &*self.credentials_source() {
             super::Credentials::Given {
                 password,

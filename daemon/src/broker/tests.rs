@@ -1,8 +1,9 @@
 //! The broker against the simulator, in process: single flight, rescoping without Keycloak,
-//! no retry of a rejected password, nothing stored when verification fails.
+//! no retry of a rejected password, nothing stored when verification fails, doctor.
 
 use std::sync::Arc;
 
+use opcp_cred_proto::doctor::{DoctorRequest, Step};
 use opcp_cred_proto::messages::{ProfileConfig, ProjectSelector, PutProfile, TokenRequest};
 use opcp_cred_proto::{ErrorKind, Secret};
 use opcp_cred_tests::sim::{Counters, Sim, SimConfig, fixture};
@@ -207,4 +208,32 @@ async fn a_hit_is_answered_with_the_same_rendered_body() {
     // Not a copy: the cached body itself.
     assert_eq!(first.as_ptr(), second.as_ptr());
     assert_eq!(answer(&second).profile, "pod");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_without_a_project_lists_them_and_leaves_no_token_behind() {
+    let f = fixture().await;
+    let mut unscoped = put(&f.sim, fixture::PASSWORD);
+    unscoped.config.project_id = None;
+    f.broker.put_profile("pod", unscoped).await.expect("put");
+    f.sim.reset_counters();
+    let report = f.broker.doctor(DoctorRequest::default()).await;
+    let failed = report.first_failure().expect("the project step fails");
+    assert_eq!(failed.step, Step::Project, "{report:?}");
+    assert_eq!(failed.kind, Some(ErrorKind::NoProject));
+    let fix = failed.fix.as_deref().unwrap_or_default();
+    assert!(fix.contains(fixture::PROJECT_WEB_ID), "{fix}");
+    assert_eq!(
+        report.profile.as_deref(),
+        Some("pod"),
+        "the default profile"
+    );
+    assert_eq!(report.exit_code(), 19);
+    let counters = f.sim.counters();
+    assert_eq!(counters.password_grant_ok, 1, "{counters:?}");
+    assert_eq!(counters.revoke, 1, "the unscoped token: {counters:?}");
+    assert!(
+        f.broker.profile_status()[0].last_error.is_none(),
+        "doctor does not change the profile's health"
+    );
 }

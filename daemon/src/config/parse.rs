@@ -7,6 +7,7 @@
 use std::ops::Range;
 use std::path::Path;
 
+use opcp_cred_proto::doctor::mask_credentials;
 use opcp_cred_proto::messages::{ProfileConfig, REFRESH_AT_RANGE, valid_profile_name};
 use serde::Deserialize;
 use toml::Spanned;
@@ -159,8 +160,14 @@ fn validate_profile(
     )
     .map_err(|problem| at.error(&key("discovery_endpoint"), problem))?;
     if let Some(proxy) = &profile.proxy {
-        check_url("proxy", proxy, &["http", "https", "socks5", "socks5h"])
-            .map_err(|problem| at.error(&key("proxy"), problem))?;
+        // The HTTP client is built without SOCKS support: a socks URL would fail every request.
+        // The URL is shown with its credentials masked: this message reaches logs and `status`.
+        check_url("proxy", proxy, &["http", "https"]).map_err(|problem| {
+            at.error(
+                &key("proxy"),
+                problem.replace(proxy, &mask_credentials(proxy)),
+            )
+        })?;
     }
     if let Some(percent) = profile.refresh_at
         && !REFRESH_AT_RANGE.contains(&percent)

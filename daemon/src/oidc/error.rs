@@ -92,7 +92,7 @@ impl OidcError {
     }
 
     /// An unreachable discovery URL is most often a wrong one; TLS and timeouts keep their kind.
-    pub(super) fn discovery_send(url: &str, err: SendError) -> Self {
+    pub fn discovery_send(url: &str, err: SendError) -> Self {
         match err.transport {
             Transport::Unreachable => Self::DiscoveryFailed {
                 url: url.to_owned(),

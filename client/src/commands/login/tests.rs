@@ -281,3 +281,13 @@ fn a_project_is_picked_by_number_id_or_unique_name() {
     assert!(pick_project(&projects, "4").is_none());
     assert!(pick_project(&projects, "").is_none());
 }
+
+#[test]
+fn a_proxy_flag_replaces_the_stored_proxy() {
+    let args = login_args(&["--proxy", "http://other-proxy.example.test:8080"]);
+    let config = build_config(&args, Some(&stored()), never_ask).unwrap();
+    assert_eq!(
+        config.proxy.as_deref(),
+        Some("http://other-proxy.example.test:8080")
+    );
+}

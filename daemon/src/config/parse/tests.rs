@@ -161,6 +161,16 @@ fn proxy_must_be_a_url() {
     let (line, key, problem) = error_of(&with("proxy = \"ftp://127.0.0.1\"\n"));
     assert_eq!((line, key.as_deref()), (9, Some("profiles.pod.proxy")));
     assert!(problem.contains("schemes http, https"), "{problem}");
+    let (_, _, problem) = error_of(&with("proxy = \"socks5://127.0.0.1:1080\"\n"));
+    assert!(problem.ends_with("schemes http, https"), "{problem}");
+}
+
+#[test]
+fn a_bad_proxy_is_reported_without_its_credentials() {
+    let (_, key, problem) = error_of(&with("proxy = \"http://u:fake-pw@[bad\"\n"));
+    assert_eq!(key.as_deref(), Some("profiles.pod.proxy"));
+    assert!(!problem.contains("fake-pw"), "{problem}");
+    assert!(problem.contains("`http://***@[bad`"), "{problem}");
 }
 
 #[test]
