@@ -62,6 +62,20 @@ fn a_broken_hand_edit_keeps_the_last_good_config_and_says_so() {
         warning.contains("warning") && warning.contains("line"),
         "{warning}"
     );
+    // A request that fails says so too: the broken edit may be the cause.
+    let refused = env.run([
+        "token",
+        "--profile",
+        &profile,
+        "--project-id",
+        fixture::PROJECT_SECRET_ID,
+    ]);
+    let (_, stderr) = text(&refused);
+    assert_eq!(refused.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("not authorised") && stderr.contains("last good config is in use"),
+        "{stderr}"
+    );
     let error = status(&env)["config_error"]
         .as_str()
         .expect("config error shown")

@@ -52,7 +52,15 @@ pub struct Plan {
 
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: Mutex<HashMap<ProjectSelector, Entry>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    map: HashMap<ProjectSelector, Entry>,
+    /// Set by [`TokenCache::close`]: the profile was logged out or replaced, and a token that
+    /// an in-flight request brings back must be revoked, not kept.
+    closed: bool,
 }
 
 impl TokenCache {
@@ -64,7 +72,7 @@ impl TokenCache {
         now: BootInstant,
     ) -> Option<Scoped> {
         let mut entries = self.lock();
-        let entry = usable(&mut entries, project, min_valid, now)?;
+        let entry = usable(&mut entries.map, project, min_valid, now)?;
         Some(entry.scoped.clone())
     }
 
@@ -78,7 +86,7 @@ impl TokenCache {
         render: impl FnOnce(&Scoped, SystemTime) -> Bytes,
     ) -> Option<Bytes> {
         let mut entries = self.lock();
-        let entry = usable(&mut entries, project, min_valid, now)?;
+        let entry = usable(&mut entries.map, project, min_valid, now)?;
         let expires_at = entry.scoped.lifetime.local_expiry();
         let secs = expires_at
             .duration_since(UNIX_EPOCH)
@@ -96,31 +104,49 @@ impl TokenCache {
         }
     }
 
-    /// Store a token; a refresh keeps the entry's last use.
-    pub fn insert(&self, project: ProjectSelector, scoped: Scoped) {
+    /// Store a token; a refresh keeps the entry's last use. A closed cache refuses it and
+    /// gives it back, to be revoked.
+    pub fn insert(&self, project: ProjectSelector, scoped: Scoped) -> Result<(), Scoped> {
         let received = scoped.lifetime.received;
         let mut entries = self.lock();
-        let last_used = entries.get(&project).map_or(received, |e| e.last_used);
+        if entries.closed {
+            return Err(scoped);
+        }
+        let last_used = entries.map.get(&project).map_or(received, |e| e.last_used);
         let entry = Entry {
             scoped,
             last_used,
             answer: None,
         };
-        entries.insert(project, entry);
+        entries.map.insert(project, entry);
+        Ok(())
     }
 
-    /// Empty the cache, returning the tokens (to revoke them).
-    pub fn drain(&self) -> Vec<Secret> {
-        self.lock().drain().map(|(_, e)| e.scoped.token).collect()
+    /// Empty the cache for good, returning the tokens (to revoke them).
+    pub fn close(&self) -> Vec<Secret> {
+        let mut entries = self.lock();
+        entries.closed = true;
+        entries.map.drain().map(|(_, e)| e.scoped.token).collect()
+    }
+
+    /// Move every token of `other` here (a profile state rebuilt after a config edit that
+    /// kept its login), dropping their rendered answers: what they show may have changed.
+    pub fn adopt(&self, other: &Self) {
+        let taken = std::mem::take(&mut other.lock().map);
+        let mut entries = self.lock();
+        for (project, mut entry) in taken {
+            entry.answer = None;
+            entries.map.insert(project, entry);
+        }
     }
 
     /// Forget tokens unused for longer than `idle`, and say which are past `refresh_at` (a
     /// fraction of their lifetime) and when the next one will be.
     pub fn plan(&self, now: BootInstant, refresh_at: f64, idle: Duration) -> Plan {
         let mut entries = self.lock();
-        entries.retain(|_, e| now.since(e.last_used) <= idle);
+        entries.map.retain(|_, e| now.since(e.last_used) <= idle);
         let mut plan = Plan::default();
-        for (project, entry) in entries.iter() {
+        for (project, entry) in &entries.map {
             let point = entry.scoped.lifetime.point(refresh_at);
             if now >= point {
                 plan.due
@@ -135,6 +161,7 @@ impl TokenCache {
     pub fn status(&self) -> Vec<CachedToken> {
         let mut tokens: Vec<CachedToken> = self
             .lock()
+            .map
             .values()
             .map(|e| CachedToken {
                 project_id: e.scoped.project_id.clone(),
@@ -147,7 +174,7 @@ impl TokenCache {
         tokens
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<ProjectSelector, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, Entries> {
         self.entries.lock().expect("token cache lock poisoned")
     }
 }
@@ -193,8 +220,8 @@ mod tests {
     fn hits_need_min_valid_and_plans_follow_use_and_lifetime() {
         let t0 = BootInstant::zero() + Duration::from_secs(1000);
         let cache = TokenCache::default();
-        cache.insert(project("a"), scoped(t0, 100));
-        cache.insert(project("b"), scoped(t0, 1000));
+        cache.insert(project("a"), scoped(t0, 100)).unwrap();
+        cache.insert(project("b"), scoped(t0, 1000)).unwrap();
         let at = |s| t0 + Duration::from_secs(s);
         assert!(
             cache
@@ -224,5 +251,34 @@ mod tests {
         let plan = cache.plan(at(900), 0.75, Duration::from_secs(800));
         assert!(plan.due.is_empty() && plan.next.is_none(), "{plan:?}");
         assert!(cache.status().is_empty());
+    }
+
+    #[test]
+    fn a_closed_cache_gives_back_what_arrives_late() {
+        let t0 = BootInstant::zero() + Duration::from_secs(1000);
+        let cache = TokenCache::default();
+        cache.insert(project("a"), scoped(t0, 100)).unwrap();
+        assert_eq!(cache.close().len(), 1);
+        let late = cache.insert(project("b"), scoped(t0, 100));
+        assert!(late.is_err(), "a closed cache must refuse a token");
+        assert!(cache.status().is_empty());
+    }
+
+    #[test]
+    fn adopted_tokens_keep_their_use_and_lose_their_rendering() {
+        let t0 = BootInstant::zero() + Duration::from_secs(1000);
+        let old = TokenCache::default();
+        old.insert(project("a"), scoped(t0, 100)).unwrap();
+        let rendered = |_: &Scoped, _| Bytes::from_static(b"old");
+        let wanted = MinValid::Explicit(Duration::from_secs(10));
+        assert!(
+            old.get_answer(&project("a"), wanted, t0, rendered)
+                .is_some()
+        );
+        let new = TokenCache::default();
+        new.adopt(&old);
+        assert!(old.status().is_empty());
+        let again = new.get_answer(&project("a"), wanted, t0, |_, _| Bytes::from_static(b"new"));
+        assert_eq!(again.as_deref(), Some(&b"new"[..]));
     }
 }

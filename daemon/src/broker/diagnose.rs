@@ -146,7 +146,9 @@ impl ProfileState {
         checks.record(Step::Clock, doctor::check_clock(&clocks), Clone::clone);
         let mut issued = vec![session.token];
         issued.extend(scoped.map(|token| token.token));
-        self.revoke(&issued).await;
+        for token in &issued {
+            self.revoke(token).await;
+        }
     }
 
     /// Keycloak (unless it rejected this password before: then nothing is sent), then the
@@ -268,14 +270,6 @@ impl ProfileState {
                 Err(self.name_given_as_id(session, &project, err.into()).await)
             }
             other => other.map_err(Failure::from),
-        }
-    }
-
-    async fn revoke(&self, tokens: &[Secret]) {
-        for token in tokens {
-            if let Err(err) = keystone::revoke(&self.http, &self.auth_url, token).await {
-                tracing::info!(profile = %self.name, error = %err, "doctor: revocation failed");
-            }
         }
     }
 }

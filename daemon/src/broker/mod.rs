@@ -12,8 +12,10 @@
 //!   further password grant is made until `login` stores new credentials: Keycloak's
 //!   brute-force protection would lock the account.
 //!
-//! Tokens are never written to disk. A change of any identity input of a profile in the config
-//! file (URLs, client, user, project) drops the profile's state and with it its tokens.
+//! Tokens are never written to disk. An edit of a profile in the config file builds a new
+//! state for it, which keeps the old one's session and tokens while the login is the same
+//! (Keystone, identity provider, client, user) and its `needs_login` while Keycloak, client and
+//! user are: an edit of the region never costs a login, nor retries a rejected password.
 
 mod cache;
 mod diagnose;
@@ -133,7 +135,19 @@ impl Broker {
         let (config, config_error) = self.config.current_with_error();
         let name = resolve_profile_name(request.profile.as_deref(), &config)
             .map_err(|failure| self.blame_config(failure))?;
-        let state = self.state_for(&name, &config).await?;
+        self.token_from(&name, &config, request, config_error.as_deref())
+            .await
+            .map_err(|failure| with_config_error(failure, config_error.as_deref()))
+    }
+
+    async fn token_from(
+        &self,
+        name: &str,
+        config: &Config,
+        request: TokenRequest,
+        config_error: Option<&str>,
+    ) -> Result<Bytes, Failure> {
+        let state = self.state_for(name, config).await?;
         let min_valid = MinValid::from_request(request.min_valid_secs);
         let Some(project) = request.project.or_else(|| state.config.project()) else {
             return Err(state.no_project_error().await);
@@ -149,18 +163,23 @@ impl Broker {
         }
         let scoped = state.scoped_token(&project, min_valid).await?;
         // The requests that waited on one flight share one rendering of its token.
-        Ok(cached().unwrap_or_else(|| state.answer(&scoped, config_error.clone())))
+        Ok(cached().unwrap_or_else(|| state.answer(&scoped, config_error.map(str::to_owned))))
     }
 
     /// `GET /v1/profiles/{name}/projects`.
     pub async fn projects(&self, name: &str) -> Result<ProjectList, Failure> {
-        let config = self.config.current();
-        let state = self.state_for(name, &config).await?;
-        let projects = state.projects().await?;
-        Ok(ProjectList {
-            profile: name.to_owned(),
-            projects,
-        })
+        let (config, config_error) = self.config.current_with_error();
+        let listed = async {
+            let state = self.state_for(name, &config).await?;
+            state.projects().await
+        };
+        match listed.await {
+            Ok(projects) => Ok(ProjectList {
+                profile: name.to_owned(),
+                projects,
+            }),
+            Err(failure) => Err(with_config_error(failure, config_error.as_deref())),
+        }
     }
 
     /// `PUT /v1/profiles/{name}`: log in with the given credentials first; only when Keycloak
@@ -198,7 +217,7 @@ impl Broker {
         // plan for it.
         self.stored.notify_one();
         if let Some(old) = old {
-            old.revoke_all().await;
+            old.retire().await;
         }
         tracing::info!(profile = name, keyring = store.name(), "profile stored");
         Ok(PutProfileResponse {
@@ -223,7 +242,7 @@ impl Broker {
         self.config.remove_profile(name)?;
         let state = self.lock_profiles().remove(name);
         let revoked = match state {
-            Some(state) => state.revoke_all().await,
+            Some(state) => state.retire().await,
             None => 0,
         };
         let store = self.store().await?;
@@ -312,6 +331,10 @@ impl Broker {
             Credentials::Stored(store),
             self.stored.clone(),
         )?);
+        let old = self.lock_profiles().get(name).cloned();
+        if let Some(old) = old {
+            fresh.adopt(&old).await;
+        }
         self.lock_profiles().insert(name.to_owned(), fresh.clone());
         Ok(fresh)
     }
@@ -381,6 +404,23 @@ pub(crate) fn identity(config: &ProfileConfig) -> Secret {
         "{}\n{}\n{}",
         config.discovery_endpoint, config.client_id, config.username
     ))
+}
+
+/// A request that failed while config.toml has an error ran on the last good config: the
+/// error on disk may well be the cause, so it is said too.
+fn with_config_error(mut failure: Failure, config_error: Option<&str>) -> Failure {
+    let Some(config_error) = config_error else {
+        return failure;
+    };
+    if failure.kind() == ErrorKind::ConfigInvalid {
+        return failure;
+    }
+    let note = format!("{config_error} (the last good config is in use until you fix it)");
+    failure.0.hint = Some(match failure.0.hint.take() {
+        Some(hint) => format!("{hint}\n  note: {note}"),
+        None => note,
+    });
+    failure
 }
 
 /// A failed verification stored nothing: "run `opcp-cred login`" would send the user in a

@@ -158,7 +158,11 @@ impl ProfileState {
             project_id: project_ref.id.clone(),
             project_name: Some(project_ref.name.clone()),
         };
-        self.tokens.insert(project.clone(), scoped.clone());
+        if let Err(late) = self.tokens.insert(project.clone(), scoped.clone()) {
+            // Logged out (or replaced) while this flow was upstream: nobody may use it.
+            self.revoke(&late.token).await;
+            return Err(self.retired());
+        }
         self.stored.notify_one();
         Ok(scoped)
     }
@@ -299,21 +303,54 @@ impl ProfileState {
         self.credentials.lock().expect("credentials lock poisoned")
     }
 
-    /// Revoke every token of this profile at Keystone and forget them. Returns how many
-    /// Keystone confirmed.
-    pub async fn revoke_all(&self) -> usize {
-        let mut tokens = self.tokens.drain();
-        if let Some(session) = self.session.lock().await.take_session() {
+    /// Revoke every token of this profile at Keystone and forget them, for good: a token that
+    /// an in-flight request brings back later is revoked too, and no login starts any more.
+    /// Returns how many Keystone confirmed.
+    pub async fn retire(&self) -> usize {
+        let mut tokens = self.tokens.close();
+        if let Some(session) = self.session.lock().await.close() {
             tokens.push(session.token);
         }
         let mut revoked = 0;
         for token in &tokens {
-            match keystone::revoke(&self.http, &self.auth_url, token).await {
-                Ok(()) => revoked += 1,
-                Err(err) => tracing::warn!(profile = %self.name, error = %err, "revocation failed"),
+            if self.revoke(token).await {
+                revoked += 1;
             }
         }
         revoked
+    }
+
+    pub(super) async fn revoke(&self, token: &Secret) -> bool {
+        match keystone::revoke(&self.http, &self.auth_url, token).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(profile = %self.name, error = %err, "revocation failed");
+                false
+            }
+        }
+    }
+
+    /// Take over what `old` (this profile's state before a config edit) knew that still
+    /// holds: a rejected password stays rejected while Keycloak, client and user are the
+    /// same; the session and tokens stay while the whole login is the same. Tokens of a
+    /// login that changed are left to expire rather than revoked: shells may still use them.
+    pub async fn adopt(&self, old: &Self) {
+        if super::identity(&old.config) == super::identity(&self.config) && old.needs_login() {
+            self.mark_needs_login();
+        }
+        if !same_login(&old.config, &self.config) {
+            return;
+        }
+        self.session
+            .lock()
+            .await
+            .adopt(&mut *old.session.lock().await);
+        self.tokens.adopt(&old.tokens);
+        *self
+            .longest_lifetime
+            .lock()
+            .expect("lifetime lock poisoned") = old.longest_lifetime();
+        self.stored.notify_one();
     }
 
     pub fn status(&self) -> ProfileStatus {
@@ -355,6 +392,18 @@ impl ProfileState {
         )
     }
 
+    /// The answer to a request that was in flight when the profile was logged out or replaced.
+    pub(super) fn retired(&self) -> Failure {
+        Failure::new(
+            ErrorKind::ProfileNotFound,
+            format!(
+                "profile `{}` was logged out or replaced while this request was served",
+                self.name
+            ),
+            Some("ask again".to_owned()),
+        )
+    }
+
     pub(super) fn secrets_of_another_config(&self, store: &str) -> Failure {
         Failure::new(
             ErrorKind::LoginRequired,
@@ -390,6 +439,20 @@ impl ProfileState {
     pub(super) fn lock_health(&self) -> MutexGuard<'_, Health> {
         self.health.lock().expect("health lock poisoned")
     }
+}
+
+/// Whether tokens of `old` are tokens `new` would get: the same Keystone, identity provider,
+/// Keycloak client and user. Transport (CA, proxy) and presentation (region, interface,
+/// refresh point) may differ; the project is part of each token's cache key.
+fn same_login(old: &ProfileConfig, new: &ProfileConfig) -> bool {
+    old.auth_url == new.auth_url
+        && old.identity_provider == new.identity_provider
+        && old.protocol == new.protocol
+        && old.discovery_endpoint == new.discovery_endpoint
+        && old.client_id == new.client_id
+        && old.client_auth == new.client_auth
+        && old.scope == new.scope
+        && old.username == new.username
 }
 
 /// Keystone's tokens live shorter than the caller needs: the cloud's maximum is the limit.

@@ -41,7 +41,7 @@ impl Broker {
 
     /// Refresh what is due in every profile, concurrently; returns when to look again.
     async fn refresh_round(&self) -> Option<BootInstant> {
-        let states: Vec<Arc<ProfileState>> = self.lock_profiles().values().cloned().collect();
+        let states = self.current_states().await;
         let mut rounds = JoinSet::new();
         for state in states {
             rounds.spawn(async move { state.refresh_due().await });
@@ -53,6 +53,27 @@ impl Broker {
             }
         }
         next
+    }
+}
+
+impl Broker {
+    /// The state of each profile in the config as it is now: a profile removed from the file
+    /// is forgotten (its tokens expire unrefreshed), an edited one rebuilt.
+    async fn current_states(&self) -> Vec<Arc<ProfileState>> {
+        let config = self.config.current();
+        let names: Vec<String> = {
+            let mut states = self.lock_profiles();
+            states.retain(|name, _| config.profiles.contains_key(name));
+            states.keys().cloned().collect()
+        };
+        let mut current = Vec::with_capacity(names.len());
+        for name in names {
+            match self.state_for(&name, &config).await {
+                Ok(state) => current.push(state),
+                Err(err) => tracing::debug!(profile = name, error = %err, "not refreshed"),
+            }
+        }
+        current
     }
 }
 

@@ -32,13 +32,24 @@ pub struct SessionSlot {
     session: Option<Session>,
     /// Keycloak's refresh token and when it stops working.
     refresh: Option<(Secret, BootInstant)>,
+    /// The profile was logged out or replaced: no login from here on.
+    closed: bool,
 }
 
 impl SessionSlot {
-    /// All tokens to revoke at logout, emptying the slot.
-    pub fn take_session(&mut self) -> Option<Session> {
+    /// Close the slot for good, returning the session to revoke.
+    pub fn close(&mut self) -> Option<Session> {
+        self.closed = true;
         self.refresh = None;
         self.session.take()
+    }
+
+    /// Move `other`'s discovery, session and refresh token here (a state rebuilt after a
+    /// config edit that kept the profile's login).
+    pub fn adopt(&mut self, other: &mut Self) {
+        self.discovery = other.discovery.take();
+        self.session = other.session.take();
+        self.refresh = other.refresh.take();
     }
 }
 
@@ -55,6 +66,9 @@ impl ProfileState {
     /// the same and never serves a token past its expiry.
     pub(super) async fn session(&self, min_valid: MinValid) -> Result<Session, Failure> {
         let mut slot = self.session.lock().await;
+        if slot.closed {
+            return Err(self.retired());
+        }
         if let Some(session) = &slot.session
             && session.lifetime.remaining(BootInstant::now())
                 >= min_valid.required(session.lifetime.length)

@@ -2,11 +2,12 @@
 //! no retry of a rejected password, nothing stored when verification fails, doctor.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use opcp_cred_proto::doctor::{DoctorRequest, Step};
 use opcp_cred_proto::messages::{ProfileConfig, ProjectSelector, PutProfile, TokenRequest};
 use opcp_cred_proto::{ErrorKind, Secret};
-use opcp_cred_tests::sim::{Counters, Sim, SimConfig, fixture};
+use opcp_cred_tests::sim::{Counters, Fault, Sim, SimConfig, Target, fixture};
 
 use super::Broker;
 use crate::config::ConfigFile;
@@ -236,4 +237,91 @@ async fn doctor_without_a_project_lists_them_and_leaves_no_token_behind() {
         f.broker.profile_status()[0].last_error.is_none(),
         "doctor does not change the profile's health"
     );
+}
+
+/// Edit profile `pod` in config.toml as a person would, through the file.
+fn edit(f: &Fixture, change: impl FnOnce(&mut ProfileConfig)) {
+    let mut config = f.broker.config().current().profiles["pod"].clone();
+    change(&mut config);
+    f.broker
+        .config()
+        .put_profile("pod", &config, true)
+        .expect("config written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_that_keeps_the_login_keeps_the_tokens() {
+    let f = fixture().await;
+    f.broker
+        .put_profile("pod", put(&f.sim, fixture::PASSWORD))
+        .await
+        .expect("put");
+    let before = answer(&f.broker.token(request(None)).await.expect("token"));
+    f.sim.reset_counters();
+    edit(&f, |config| {
+        config.region_name = Some("RegionTwo".into());
+        config.refresh_at = Some(80);
+    });
+    let after = answer(&f.broker.token(request(None)).await.expect("token"));
+    assert_eq!(after.token.expose(), before.token.expose());
+    assert_eq!(
+        after.region_name.as_deref(),
+        Some("RegionTwo"),
+        "rendered anew"
+    );
+    assert_eq!(f.sim.counters(), Counters::default(), "no login, no scope");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_password_stays_rejected_after_an_edit() {
+    let f = fixture().await;
+    f.broker
+        .put_profile("pod", put(&f.sim, fixture::PASSWORD))
+        .await
+        .expect("put");
+    f.sim
+        .set_password(fixture::REALM, fixture::USER, "rotated-fake-password");
+    let cold = cold_broker(&f);
+    let first = cold.token(request(None)).await.expect_err("rejected");
+    assert_eq!(first.kind(), ErrorKind::AuthRejected, "{first:?}");
+    edit(&f, |config| config.refresh_at = Some(80));
+    let after_edit = cold.token(request(None)).await.expect_err("not retried");
+    assert_eq!(
+        after_edit.kind(),
+        ErrorKind::LoginRequired,
+        "{after_edit:?}"
+    );
+    assert_eq!(
+        f.sim.counters().password_grant_failed,
+        1,
+        "one attempt only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_fetched_during_logout_is_revoked_not_served() {
+    let f = fixture().await;
+    f.broker
+        .put_profile("pod", put(&f.sim, fixture::PASSWORD))
+        .await
+        .expect("put");
+    f.sim.reset_counters();
+    f.sim.set_fault(
+        Target::KeystoneTokens,
+        Some(Fault::Delay(Duration::from_millis(300))),
+    );
+    let broker = f.broker.clone();
+    let fetch =
+        tokio::spawn(async move { broker.token(request(Some(fixture::PROJECT_DB_ID))).await });
+    while f.sim.counters().delayed == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let logout = f.broker.delete_profile("pod").await.expect("logout");
+    let late = fetch.await.expect("task").expect_err("not served");
+    assert_eq!(late.kind(), ErrorKind::ProfileNotFound, "{late:?}");
+    assert!(late.to_string().contains("logged out"), "{late}");
+    let counters = f.sim.counters();
+    // The session and the first project's token at logout, then the late one.
+    assert_eq!(logout.revoked, 2, "{logout:?}");
+    assert_eq!(counters.revoke, 3, "{counters:?}");
 }

@@ -35,6 +35,9 @@ pub struct Counters {
     /// Requests that met a `Status` or `Drop` fault instead of their handler: what an
     /// outage costs the server, so tests can see a client's backoff.
     pub faulted: u64,
+    /// Requests held by a `Delay` fault, counted as the delay starts: a test waits for this
+    /// to know a request is in flight.
+    pub delayed: u64,
 }
 
 /// One counter; the discriminant indexes [`AtomicCounters`].
@@ -52,9 +55,10 @@ pub(crate) enum Counter {
     Projects,
     VersionDocs,
     Faulted,
+    Delayed,
 }
 
-const COUNT: usize = Counter::Faulted as usize + 1;
+const COUNT: usize = Counter::Delayed as usize + 1;
 
 #[derive(Debug, Default)]
 pub(crate) struct AtomicCounters([AtomicU64; COUNT]);
@@ -85,6 +89,7 @@ impl AtomicCounters {
             projects: get(Counter::Projects),
             version_docs: get(Counter::VersionDocs),
             faulted: get(Counter::Faulted),
+            delayed: get(Counter::Delayed),
         }
     }
 }

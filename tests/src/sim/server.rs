@@ -144,6 +144,7 @@ impl App {
             Some(Fault::Drop | Fault::Refuse) => return Err(DropConnection),
             Some(Fault::Status(code)) => self.fault_response(code),
             Some(Fault::Delay(delay)) => {
+                self.state.counters.bump(Counter::Delayed);
                 tokio::time::sleep(delay).await;
                 self.route(request).await
             }
