@@ -132,7 +132,9 @@ pub struct EnvArgs {
     /// Output syntax; `sh` suits bash, dash and zsh. `$SHELL` is never guessed from.
     #[arg(long, value_enum, default_value_t = Shell::Sh)]
     pub shell: Shell,
-    /// Print nothing when `$OS_TOKEN` already holds the token the daemon gives (prompt hooks)
+    /// For prompt hooks: print nothing when `$OS_TOKEN` already holds the token the daemon
+    /// gives; answer from the daemon's cache only (a miss starts a fetch for the next prompt
+    /// and fails at once), within 2 s
     #[arg(long)]
     pub if_changed: bool,
 }

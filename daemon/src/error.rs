@@ -76,7 +76,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::DiscoveryFailed | ErrorKind::UpstreamUnavailable | ErrorKind::Tls => {
             StatusCode::BAD_GATEWAY
         }
-        ErrorKind::KeyringUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::KeyringUnavailable | ErrorKind::NotCached => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

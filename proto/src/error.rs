@@ -38,6 +38,8 @@ pub enum ErrorKind {
     KeyringUnavailable,
     /// The host's clock is too far from Keycloak's or Keystone's (reported by `doctor`).
     ClockSkew,
+    /// A `cached_only` request found no token in the cache; one is being fetched.
+    NotCached,
     /// A bug or an unexpected state in the daemon.
     Internal,
     /// A kind this client does not know (a newer daemon).
@@ -83,7 +85,7 @@ impl ErrorKind {
                 ExitCode::UpstreamUnavailable
             }
             Self::KeyringUnavailable => ExitCode::KeyringUnavailable,
-            Self::ClockSkew | Self::Internal | Self::Unknown => ExitCode::Failure,
+            Self::ClockSkew | Self::NotCached | Self::Internal | Self::Unknown => ExitCode::Failure,
         }
     }
 }

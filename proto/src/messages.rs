@@ -93,6 +93,10 @@ pub struct TokenRequest {
     /// The token must stay valid at least this long; `None`: the daemon's default (5 min).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_valid_secs: Option<u64>,
+    /// Answer from the cache or not at all (prompt hooks): on a miss the daemon starts the
+    /// fetch in the background and answers [`ErrorKind::NotCached`](crate::ErrorKind) at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached_only: bool,
 }
 
 /// A project-scoped token plus everything `opcp-cred env` exports with it.

@@ -2,7 +2,7 @@
 //! and only once everything succeeded, so a failed `eval $(opcp-cred env)` changes nothing.
 
 use std::io::IsTerminal as _;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use opcp_cred_proto::messages::TokenResponse;
 
@@ -10,11 +10,24 @@ use super::{token, write_stdout};
 use crate::cli::EnvArgs;
 use crate::{duration, shell};
 
+/// A prompt waits no longer than this for `--if-changed`, whatever the daemon is doing.
+const PROMPT_DEADLINE: Duration = Duration::from_secs(2);
+
 pub async fn run(args: &EnvArgs) -> anyhow::Result<()> {
-    let token = token::fetch(&args.token).await?;
-    if args.if_changed && already_exported(&token) {
-        return Ok(());
-    }
+    let token = if args.if_changed {
+        let fetch = token::fetch(&args.token, true);
+        let token = tokio::time::timeout(PROMPT_DEADLINE, fetch)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!("the daemon did not answer within {PROMPT_DEADLINE:?}")
+            })??;
+        if already_exported(&token) {
+            return Ok(());
+        }
+        token
+    } else {
+        token::fetch(&args.token, false).await?
+    };
     let expires_at = token.expires_at.to_string();
     let text = shell::render(args.shell, &shell::variables(&token, &expires_at));
     write_stdout(text.expose())?;

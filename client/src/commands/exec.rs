@@ -13,7 +13,7 @@ use crate::shell;
 
 pub async fn run(args: &ExecArgs) -> anyhow::Result<()> {
     let (program, program_args) = args.command.split_first().expect("clap requires a command");
-    let token = token::fetch(&args.token).await?;
+    let token = token::fetch(&args.token, false).await?;
     let expires_at = token.expires_at.to_string();
     let mut command = Command::new(program);
     command.args(program_args);

@@ -7,6 +7,11 @@
 //! the daemon has refreshed the token, or the exported one nears expiry (the daemon then
 //! serves a new one), the new exports are evaluated.
 //!
+//! A prompt never waits on Keycloak or Keystone and never prints: `--if-changed` answers from
+//! the daemon's cache only (a miss starts the fetch for a later prompt) within 2 s, and the
+//! hook drops its stderr. What went wrong is in `opcp-cred status`; the shell keeps the token
+//! it has.
+//!
 //! Like direnv's hook, the snippet names this binary by its absolute path, so a prompt never
 //! depends on `PATH`.
 
@@ -36,7 +41,7 @@ const BASH: &str = r#"_opcp_cred_hook() {
     local -a args=(env --if-changed --profile "$OPCP_CRED_PROFILE")
     [ -n "${OS_PROJECT_ID-}" ] && args+=(--project-id "$OS_PROJECT_ID")
     local exports
-    exports=$(@EXE@ "${args[@]}") && [ -n "$exports" ] && eval "$exports"
+    exports=$(@EXE@ "${args[@]}" 2>/dev/null) && [ -n "$exports" ] && eval "$exports"
   fi
   return $status
 }
@@ -51,7 +56,7 @@ const ZSH: &str = r#"_opcp_cred_hook() {
     local -a args=(env --if-changed --profile "$OPCP_CRED_PROFILE")
     [[ -n ${OS_PROJECT_ID-} ]] && args+=(--project-id "$OS_PROJECT_ID")
     local exports
-    exports=$(@EXE@ "${args[@]}") && [[ -n $exports ]] && eval "$exports"
+    exports=$(@EXE@ "${args[@]}" 2>/dev/null) && [[ -n $exports ]] && eval "$exports"
   fi
 }
 typeset -ag precmd_functions
@@ -64,7 +69,7 @@ const FISH: &str = r"function __opcp_cred_hook --on-event fish_prompt
     if set -q OPCP_CRED_PROFILE[1]; and set -q OS_TOKEN[1]
         set -l args env --shell fish --if-changed --profile $OPCP_CRED_PROFILE
         set -q OS_PROJECT_ID[1]; and set -a args --project-id $OS_PROJECT_ID
-        @EXE@ $args | source
+        @EXE@ $args 2>/dev/null | source
     end
 end
 ";
@@ -94,7 +99,7 @@ mod tests {
         assert!(!bash.contains("@EXE@"));
         let fish = snippet(InteractiveShell::Fish, exe);
         assert!(
-            fish.contains(r"'/opt/it\'s here/opcp-cred' $args | source"),
+            fish.contains(r"'/opt/it\'s here/opcp-cred' $args 2>/dev/null | source"),
             "{fish}"
         );
     }

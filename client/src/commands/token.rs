@@ -8,12 +8,14 @@ use super::write_stdout;
 use crate::cli::TokenArgs;
 use crate::daemon::Daemon;
 
-/// A token for the profile and project the arguments name (the daemon fills in defaults).
-pub async fn fetch(args: &TokenArgs) -> anyhow::Result<TokenResponse> {
+/// A token for the profile and project the arguments name (the daemon fills in defaults);
+/// with `cached_only`, from the daemon's cache or not at all.
+pub async fn fetch(args: &TokenArgs, cached_only: bool) -> anyhow::Result<TokenResponse> {
     let request = TokenRequest {
         profile: args.profile.resolve()?,
         project: args.project.selector(),
         min_valid_secs: args.min_valid.map(|d| d.as_secs()),
+        cached_only,
     };
     let mut daemon = Daemon::connect().await?;
     let token: TokenResponse = daemon.post(routes::TOKEN, &request).await?;
@@ -27,7 +29,7 @@ pub async fn fetch(args: &TokenArgs) -> anyhow::Result<TokenResponse> {
 }
 
 pub async fn run(args: &TokenArgs) -> anyhow::Result<()> {
-    let token = fetch(args).await?;
+    let token = fetch(args, false).await?;
     let line = Secret::new(format!("{}\n", token.token.expose()));
     write_stdout(line.expose())
 }

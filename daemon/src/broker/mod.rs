@@ -33,7 +33,7 @@ use axum::body::Bytes;
 
 use opcp_cred_proto::messages::{
     DeleteProfileResponse, ProfileConfig, ProfileEntry, ProfileList, ProfileStatus, ProjectList,
-    PutProfile, PutProfileResponse, TokenRequest, valid_profile_name,
+    ProjectSelector, PutProfile, PutProfileResponse, TokenRequest, valid_profile_name,
 };
 use opcp_cred_proto::{ErrorKind, Secret};
 
@@ -160,6 +160,9 @@ impl Broker {
         };
         if let Some(answer) = cached() {
             return Ok(answer);
+        }
+        if request.cached_only {
+            return Err(fetch_in_background(state, project, min_valid));
         }
         let scoped = state.scoped_token(&project, min_valid).await?;
         // The requests that waited on one flight share one rendering of its token.
@@ -404,6 +407,27 @@ pub(crate) fn identity(config: &ProfileConfig) -> Secret {
         "{}\n{}\n{}",
         config.discovery_endpoint, config.client_id, config.username
     ))
+}
+
+/// A prompt hook's miss: start the fetch (or join the one under way) without waiting for it,
+/// so the next prompt finds the token; a profile that is backing off or needs `login` answers
+/// its flight at once without going upstream.
+fn fetch_in_background(
+    state: Arc<ProfileState>,
+    project: ProjectSelector,
+    min_valid: MinValid,
+) -> Failure {
+    let name = state.name.clone();
+    tokio::spawn(async move {
+        if let Err(err) = state.scoped_token(&project, min_valid).await {
+            tracing::debug!(profile = %state.name, error = %err, "background fetch failed");
+        }
+    });
+    Failure::new(
+        ErrorKind::NotCached,
+        format!("no token of profile `{name}` is cached yet: it is being fetched"),
+        Some("ask again in a moment".to_owned()),
+    )
 }
 
 /// A request that failed while config.toml has an error ran on the last good config: the

@@ -66,7 +66,7 @@ fn request(project: Option<&str>) -> TokenRequest {
     TokenRequest {
         profile: Some("pod".into()),
         project: project.map(|id| ProjectSelector::Id { id: id.into() }),
-        min_valid_secs: None,
+        ..TokenRequest::default()
     }
 }
 

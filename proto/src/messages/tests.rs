@@ -38,8 +38,9 @@ fn golden_token_request() {
             profile: Some("pod".into()),
             project: Some(ProjectSelector::Id { id: "p1".into() }),
             min_valid_secs: Some(2700),
+            cached_only: true,
         },
-        r#"{"profile":"pod","project":{"id":"p1"},"min_valid_secs":2700}"#,
+        r#"{"profile":"pod","project":{"id":"p1"},"min_valid_secs":2700,"cached_only":true}"#,
     );
     round_trip(
         &TokenRequest {
