@@ -19,7 +19,7 @@ mod error;
 #[cfg(test)]
 mod tests;
 
-pub use error::KeystoneError;
+pub use error::{KeystoneError, describe};
 
 const KEYSTONE: &str = "keystone";
 
@@ -63,14 +63,19 @@ pub async fn federated_auth(
                 message: message(),
             })
         }
-        StatusCode::NOT_FOUND => {
-            let (idp, protocol) = names();
-            Err(KeystoneError::UnknownIdentityProvider {
-                idp,
-                protocol,
-                message: message(),
-            })
-        }
+        // Keystone says which identity provider it lacks; a 404 without its error body comes
+        // from whatever else `auth_url` leads to (a typo in the path, a web server).
+        StatusCode::NOT_FOUND => match message() {
+            Some(message) => {
+                let (idp, protocol) = names();
+                Err(KeystoneError::UnknownIdentityProvider {
+                    idp,
+                    protocol,
+                    message: Some(message),
+                })
+            }
+            None => Err(KeystoneError::NoFederationApi { url }),
+        },
         _ => Err(KeystoneError::unexpected(&url, &answer, &[access_token])),
     }
 }

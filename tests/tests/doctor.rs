@@ -334,6 +334,17 @@ fn a_refused_project_is_step_9() {
         &format!("not authorised on project `{}`", fixture::PROJECT_SECRET_ID),
         "check the user's `project` attribute in keycloak",
     );
+    // A typo is the likelier cause: the fix lists the user's projects first.
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("it is not among your projects")
+            && stdout.contains(&format!(
+                "{} ({})",
+                fixture::PROJECT_WEB,
+                fixture::PROJECT_WEB_ID
+            )),
+        "{stdout}"
+    );
 }
 
 #[test]

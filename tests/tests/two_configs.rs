@@ -37,6 +37,16 @@ fn a_profile_name_shared_by_two_configs_never_mixes_their_secrets() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("another configuration"), "{stderr}");
+    // Which values differ, so that a hand edit can be told from another HOME.
+    assert!(
+        stderr.contains(&format!(
+            "username `{}`, config.toml has `{}`",
+            fixture::ADMIN_USER,
+            fixture::USER
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/realms/master/"), "{stderr}");
     assert_eq!(
         sim.counters().password_grant_ok + sim.counters().password_grant_failed,
         0,

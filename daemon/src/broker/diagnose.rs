@@ -267,7 +267,7 @@ impl ProfileState {
         };
         match self.scope(session, &project).await {
             Err(err) if err.kind() == ErrorKind::ProjectForbidden => {
-                Err(self.name_given_as_id(session, &project, err.into()).await)
+                Err(self.explain_refusal(session, &project, err.into()).await)
             }
             other => other.map_err(Failure::from),
         }

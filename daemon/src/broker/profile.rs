@@ -130,7 +130,7 @@ impl ProfileState {
                 self.scope(&session, project).await?
             }
             Err(err) if err.kind() == ErrorKind::ProjectForbidden => {
-                return Err(self.name_given_as_id(&session, project, err.into()).await);
+                return Err(self.explain_refusal(&session, project, err.into()).await);
             }
             other => other?,
         };
@@ -182,31 +182,54 @@ impl ProfileState {
         .await
     }
 
-    /// `--project-id db` where `db` is a project's name is a common slip: say so, with its id.
-    pub(super) async fn name_given_as_id(
+    /// Keystone refused `project`: when it is not among the user's projects at all (a typo,
+    /// or `--project-id db` where `db` is a name), the hint lists those, which is what the
+    /// user needs first; when it is, the refusal stands as it is (roles, Keycloak mapping).
+    pub(super) async fn explain_refusal(
         &self,
         session: &Session,
         project: &ProjectSelector,
         refusal: Failure,
     ) -> Failure {
-        let ProjectSelector::Id { id } = project else {
-            return refusal;
-        };
         let Ok(projects) = keystone::projects(&self.http, &self.auth_url, &session.token).await
         else {
             return refusal;
         };
-        match projects.iter().find(|p| p.name == *id) {
-            Some(named) => Failure::new(
+        if projects.iter().any(|p| p.matches(project)) {
+            return refusal;
+        }
+        if let ProjectSelector::Id { id } = project
+            && let Some(named) = projects.iter().find(|p| p.name == *id)
+        {
+            return Failure::new(
                 ErrorKind::ProjectForbidden,
                 format!("`{id}` is the name of a project, not its id"),
                 Some(format!(
                     "use --project-id {} or --project-name {id}",
                     named.id
                 )),
-            ),
-            None => refusal,
+            );
         }
+        let yours: Vec<String> = projects
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.id))
+            .collect();
+        let Failure(mut detail) = refusal;
+        let should_be = detail
+            .hint
+            .take()
+            .map(|hint| format!("; if it should be, {hint}"))
+            .unwrap_or_default();
+        detail.hint = Some(if yours.is_empty() {
+            format!("your user has no project{should_be}")
+        } else {
+            format!(
+                "it is not among your projects: {}; pass one with --project-id or --project-name, or set project_id of profile `{}` in config.toml{should_be}",
+                yours.join(", "),
+                self.name
+            )
+        });
+        Failure(detail)
     }
 
     /// Log in and, when a project is configured, scope to it: the proof that the credentials
@@ -404,16 +427,32 @@ impl ProfileState {
         )
     }
 
-    pub(super) fn secrets_of_another_config(&self, store: &str) -> Failure {
+    /// The keyring's entries were stored for other values of `discovery_endpoint`,
+    /// `client_id` or `username` (see [`super::identity`]): say which, as both sides have them.
+    pub(super) fn secrets_of_another_config(&self, store: &str, stored_for: &Secret) -> Failure {
+        let now = super::identity(&self.config);
+        let fields = ["discovery_endpoint", "client_id", "username"];
+        let changes: Vec<String> = fields
+            .iter()
+            .zip(
+                stored_for
+                    .expose()
+                    .split('\n')
+                    .zip(now.expose().split('\n')),
+            )
+            .filter(|(_, (stored, now))| stored != now)
+            .map(|(field, (stored, now))| format!("{field} `{stored}`, config.toml has `{now}`"))
+            .collect();
         Failure::new(
             ErrorKind::LoginRequired,
             format!(
-                "the {store} keyring holds secrets for a profile `{}` of another configuration (another keycloak, client or user): they are not sent",
-                self.name
+                "the {store} keyring holds the secrets of profile `{}` for another configuration ({}): they are not sent",
+                self.name,
+                changes.join("; ")
             ),
             Some(format!(
-                "run `opcp-cred login --profile {}`, or rename one of the two profiles",
-                self.name
+                "if config.toml is right, run `opcp-cred login --profile {name}` to store the secrets for it; if it was edited by mistake, set it back; if another HOME has a profile `{name}` too, rename one of the two",
+                name = self.name
             )),
         )
     }

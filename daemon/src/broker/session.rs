@@ -197,8 +197,10 @@ impl ProfileState {
             super::Credentials::Stored(store) => store.clone(),
         };
         let stored_for = store::get(&store, &self.name, store::SecretKind::Identity).await?;
-        if stored_for.is_some_and(|id| id != super::identity(&self.config)) {
-            return Err(self.secrets_of_another_config(store.name()));
+        if let Some(stored_for) = stored_for
+            && stored_for != super::identity(&self.config)
+        {
+            return Err(self.secrets_of_another_config(store.name(), &stored_for));
         }
         let password = store::get(&store, &self.name, store::SecretKind::Password).await?;
         let client_secret = store::get(&store, &self.name, store::SecretKind::ClientSecret).await?;

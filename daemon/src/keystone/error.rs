@@ -3,7 +3,8 @@
 //! | Keystone says                                  | variant                   | kind                |
 //! |------------------------------------------------|---------------------------|---------------------|
 //! | 401/403 on federation auth                     | `FederationRejected`      | FederationRejected  |
-//! | 404 on federation auth                         | `UnknownIdentityProvider` | FederationRejected  |
+//! | 404 with an error body on federation auth      | `UnknownIdentityProvider` | FederationRejected  |
+//! | 404 without one (not Keystone) on federation   | `NoFederationApi`         | FederationRejected  |
 //! | 401/403 on scope                               | `ProjectForbidden`        | ProjectForbidden    |
 //! | 404 on scope, 401 on the project list          | `TokenRejected`           | UpstreamUnavailable |
 //! | 5xx or any other status                        | `Unavailable`             | UpstreamUnavailable |
@@ -41,6 +42,10 @@ pub enum KeystoneError {
         protocol: String,
         message: Option<String>,
     },
+    #[error(
+        "nothing at `{url}` (404 without a keystone error): `auth_url` does not lead to keystone"
+    )]
+    NoFederationApi { url: String },
     #[error("not authorised on project {project}{}", suffix(.message.as_deref()))]
     ProjectForbidden {
         /// Already formatted: "`id`" or "`name` in domain `d`".
@@ -117,7 +122,8 @@ pub(super) fn upstream_message(answer: &Answer, sent: &[&Secret]) -> Option<Stri
     Some(http::quote(&body.error.message, sent)).filter(|m| !m.is_empty())
 }
 
-pub(super) fn describe(project: &ProjectSelector) -> String {
+/// A project as messages name it: "`id`" or "`name` in domain `d`".
+pub fn describe(project: &ProjectSelector) -> String {
     match project {
         ProjectSelector::Id { id } => format!("`{id}`"),
         ProjectSelector::Name { name, domain_name } => {
@@ -130,9 +136,9 @@ impl Actionable for KeystoneError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Send(err) => err.kind(),
-            Self::FederationRejected { .. } | Self::UnknownIdentityProvider { .. } => {
-                ErrorKind::FederationRejected
-            }
+            Self::FederationRejected { .. }
+            | Self::UnknownIdentityProvider { .. }
+            | Self::NoFederationApi { .. } => ErrorKind::FederationRejected,
             Self::ProjectForbidden { .. } => ErrorKind::ProjectForbidden,
             Self::TokenRejected { .. } | Self::Unavailable { .. } | Self::BadAnswer { .. } => {
                 ErrorKind::UpstreamUnavailable
@@ -149,6 +155,10 @@ impl Actionable for KeystoneError {
             }
             Self::UnknownIdentityProvider { .. } => "check `identity_provider` and `protocol` of \
                 the profile against keystone's OS-FEDERATION configuration"
+                .to_owned(),
+            Self::NoFederationApi { .. } => "check `auth_url`: keystone's URL with its path \
+                prefix, if it has one, e.g. https://keystone.example.net/v3 or \
+                https://cloud.example.net/identity/v3"
                 .to_owned(),
             Self::ProjectForbidden { claimed, .. } => project_hint(claimed.as_deref()),
             Self::TokenRejected { .. } => "retry: a new token is fetched".to_owned(),

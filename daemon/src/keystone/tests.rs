@@ -115,17 +115,30 @@ async fn federation_401_is_federation_rejected() {
 
 #[tokio::test]
 async fn federation_404_names_the_unknown_provider() {
-    let stub = Stub::start(&[]).await;
-    let access = Secret::new("fake-access-token");
-    let err = federated_auth(&client(), &auth_url(&stub), "nope", "openid", &access)
-        .await
-        .unwrap_err();
+    let (result, _stub) = federate(keystone_error(
+        404,
+        "Could not find Identity Provider: keycloak.",
+    ))
+    .await;
+    let err = result.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::FederationRejected);
     assert!(
         err.to_string()
-            .contains("no identity provider `nope` with protocol `openid`"),
+            .contains("no identity provider `keycloak` with protocol `openid`"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn federation_404_from_something_else_than_keystone_blames_the_auth_url() {
+    let (result, stub) = federate(Reply::text(404, "<html><h1>Not Found</h1></html>")).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FederationRejected);
+    assert!(
+        err.to_string().contains(&stub.url(FEDERATION_PATH)),
+        "{err}"
+    );
+    assert!(err.hint().unwrap().contains("`auth_url`"), "{err:?}");
 }
 
 #[tokio::test]
