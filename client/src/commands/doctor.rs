@@ -142,8 +142,9 @@ fn proxy_warning(shell: &[EnvVar], report: &DoctorReport) -> Option<String> {
     let profile = report.profile.as_deref().unwrap_or("NAME");
     Some(format!(
         "this shell sets {}={} but opcp-credd has no proxy: a daemon started by systemd does not \
-         see the shell's variables, so it connects directly. Set the profile's proxy with \
-         `opcp-cred login --profile {profile} --proxy URL`, or give the daemon the variable: \
+         see the shell's variables, so it connects directly. Set the profile's proxy (`proxy = \
+         \"URL\"` in config.toml, or `opcp-cred login --profile {profile} --proxy URL` for one \
+         without credentials), or give the daemon the variable: \
          `systemctl --user import-environment {}` then `systemctl --user restart opcp-credd`",
         set.name, set.value, set.name
     ))

@@ -453,10 +453,7 @@ fn nothing_stored(mut failure: Failure) -> Failure {
     const AGAIN: &str =
         "run the same `opcp-cred import` or `opcp-cred login` again (nothing was stored)";
     failure.0.hint = Some(match failure.0.hint.take() {
-        Some(hint) if hint.contains("run `opcp-cred login`") => {
-            hint.replace("run `opcp-cred login`", AGAIN)
-        }
-        Some(hint) => hint,
+        Some(hint) => profile::replace_login_step(&hint, AGAIN),
         None => AGAIN.to_owned(),
     });
     failure

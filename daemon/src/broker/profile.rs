@@ -415,6 +415,17 @@ impl ProfileState {
         )
     }
 
+    /// Keycloak's errors say "run `opcp-cred login`"; which profile is known here.
+    pub(super) fn name_profile_in_hint(&self, mut failure: Failure) -> Failure {
+        if let Some(hint) = &mut failure.0.hint {
+            *hint = replace_login_step(
+                hint,
+                &format!("run `opcp-cred login --profile {}`", self.name),
+            );
+        }
+        failure
+    }
+
     /// The answer to a request that was in flight when the profile was logged out or replaced.
     pub(super) fn retired(&self) -> Failure {
         Failure::new(
@@ -478,6 +489,19 @@ impl ProfileState {
     pub(super) fn lock_health(&self) -> MutexGuard<'_, Health> {
         self.health.lock().expect("health lock poisoned")
     }
+}
+
+/// `hint` with its "run `opcp-cred login …`" step replaced by `step`.
+pub(super) fn replace_login_step(hint: &str, step: &str) -> String {
+    const START: &str = "run `opcp-cred login";
+    let Some(at) = hint.find(START) else {
+        return hint.to_owned();
+    };
+    let after = at + START.len();
+    let end = hint[after..]
+        .find('`')
+        .map_or(hint.len(), |i| after + i + 1);
+    format!("{}{step}{}", &hint[..at], &hint[end..])
 }
 
 /// Whether tokens of `old` are tokens `new` would get: the same Keystone, identity provider,

@@ -78,7 +78,10 @@ impl ProfileState {
         if self.needs_login() {
             return Err(self.login_required());
         }
-        let session = self.login(&mut slot).await?;
+        let session = self
+            .login(&mut slot)
+            .await
+            .map_err(|failure| self.name_profile_in_hint(failure))?;
         slot.session = Some(session.clone());
         Ok(session)
     }

@@ -325,3 +325,18 @@ async fn a_token_fetched_during_logout_is_revoked_not_served() {
     assert_eq!(logout.revoked, 2, "{logout:?}");
     assert_eq!(counters.revoke, 3, "{counters:?}");
 }
+
+#[test]
+fn the_login_step_of_a_hint_is_replaced_whole() {
+    use super::profile::replace_login_step;
+    let step = "run `opcp-cred login --profile pod`";
+    assert_eq!(
+        replace_login_step("check it, then run `opcp-cred login` (twice)", step),
+        "check it, then run `opcp-cred login --profile pod` (twice)"
+    );
+    assert_eq!(
+        replace_login_step("run `opcp-cred login --profile x`", "again"),
+        "again"
+    );
+    assert_eq!(replace_login_step("nothing to do", step), "nothing to do");
+}
