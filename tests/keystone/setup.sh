@@ -64,3 +64,4 @@ trap - EXIT
 echo "$stamp" >"$dir/stamp"
 rm -rf "$keystone_template"
 mv "$dir" "$keystone_template"
+echo "setup: keystone ready after ${SECONDS}s" >&2
