@@ -7,6 +7,10 @@
 //! when the count moved since the last look. An edit's event is queued before the editor's
 //! write or rename returns, so a request that starts after the edit always sees it.
 //!
+//! Requests drain one at a time, under a lock held only for that read: otherwise a request
+//! could find the queue already emptied by another that has not counted its events yet, and
+//! miss an edit made before it started.
+//!
 //! Where inotify cannot say everything, the watch gives up for good and every request looks
 //! at the file, as before: a directory that is removed or moved, an error, and a config.toml
 //! that is a symlink (its target's edits happen elsewhere).
@@ -14,7 +18,8 @@
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 use rustix::io::Errno;
@@ -22,11 +27,8 @@ use rustix::io::Errno;
 #[derive(Debug)]
 pub struct Watch {
     fd: OwnedFd,
-    /// Reads that found events, so far.
-    changes: AtomicU64,
-    /// Requests between their read and their bump of `changes`: while another one is, the
-    /// events this one did not find may be that one's, not counted yet.
-    reading: AtomicUsize,
+    /// Reads that found events, so far; its lock is the one drainer's.
+    changes: Mutex<u64>,
     given_up: AtomicBool,
 }
 
@@ -48,8 +50,7 @@ impl Watch {
         inotify::add_watch(&fd, dir, events).ok()?;
         Some(Self {
             fd,
-            changes: AtomicU64::new(0),
-            reading: AtomicUsize::new(0),
+            changes: Mutex::new(0),
             given_up: AtomicBool::new(false),
         })
     }
@@ -60,18 +61,14 @@ impl Watch {
         if self.given_up.load(Ordering::Acquire) {
             return None;
         }
-        self.reading.fetch_add(1, Ordering::SeqCst);
+        // A count is plain data: a panic elsewhere cannot leave it half-updated.
+        let mut changes = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
         match self.drain() {
-            Ok(true) => {
-                self.changes.fetch_add(1, Ordering::SeqCst);
-            }
+            Ok(true) => *changes += 1,
             Ok(false) => {}
             Err(()) => self.give_up(),
         }
-        let alone = self.reading.load(Ordering::SeqCst) == 1;
-        let count = self.changes.load(Ordering::SeqCst);
-        self.reading.fetch_sub(1, Ordering::SeqCst);
-        (alone && !self.given_up.load(Ordering::Acquire)).then_some(count)
+        (!self.given_up.load(Ordering::Acquire)).then_some(*changes)
     }
 
     /// Stop trusting the watch (the file turned out to be a symlink).
