@@ -25,24 +25,24 @@ fn login_asks_everything_hides_the_secrets_and_offers_the_projects() {
         .arg(bins::client())
         .args(["login", "--profile", &profile]);
     let mut term = Pty::spawn(command);
-    let answers = [
-        ("or a Keystone URL: ", sim.keystone_url()),
-        ("Keystone identity provider: ", IDP.to_owned()),
-        ("OIDC discovery URL: ", sim.discovery_url("pod")),
-        ("Keycloak client id: ", CLIENT_ID.to_owned()),
-        ("Keycloak user name: ", USER.to_owned()),
+    // The OPCP guide's order: the client's id and secret, then the user's name and password.
+    // Secrets are typed where echo is off; an empty answer is asked again.
+    let steps = [
+        ("or a Keystone URL: ", sim.keystone_url(), false),
+        ("Keystone identity provider: ", IDP.to_owned(), false),
+        ("OIDC discovery URL: ", sim.discovery_url("pod"), false),
+        ("Keycloak client id: ", CLIENT_ID.to_owned(), false),
+        ("Keycloak client secret: ", CLIENT_SECRET.to_owned(), true),
+        ("Keycloak user name: ", String::new(), false),
+        ("an answer is needed", USER.to_owned(), false),
+        ("Keycloak password: ", PASSWORD.to_owned(), true),
     ];
-    for (prompt, answer) in answers {
+    for (prompt, answer, hidden) in steps {
         term.expect(prompt);
+        if hidden {
+            term.wait_for_hidden_input();
+        }
         term.type_line(&answer);
-    }
-    for (prompt, secret) in [
-        ("Keycloak password: ", PASSWORD),
-        ("Keycloak client secret: ", CLIENT_SECRET),
-    ] {
-        term.expect(prompt);
-        term.wait_for_hidden_input();
-        term.type_line(secret);
     }
     let list = term.expect("a name or an id): ");
     assert!(

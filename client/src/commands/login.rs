@@ -34,8 +34,21 @@ pub async fn run(args: &LoginArgs) -> anyhow::Result<()> {
         .into_iter()
         .find(|p| p.name == name)
         .map(|p| p.config);
-    let config = build_config(args, existing.as_ref(), ask_on_terminal)?;
-    let (password, client_secret) = secrets(args)?;
+    let mut secrets = Secrets::from_stdin(args)?;
+    // The wizard asks in the order of the OPCP guide: the client's id and secret, then the
+    // user's name and password.
+    let mut client_secret = None;
+    let config = build_config(args, existing.as_ref(), |flag, question| {
+        if flag == "--username" && client_secret.is_none() {
+            client_secret = Some(secrets.client_secret()?);
+        }
+        ask_on_terminal(flag, question)
+    })?;
+    let client_secret = match client_secret {
+        Some(secret) => secret,
+        None => secrets.client_secret()?,
+    };
+    let password = secrets.password()?;
     let mut profile = PutProfile {
         config,
         password,
@@ -320,47 +333,67 @@ pub fn absolute(path: &Path) -> Result<String, CliError> {
     })
 }
 
+/// A question on the terminal; an empty answer is asked again, three times at most.
 fn ask_on_terminal(flag: &str, question: &str) -> Result<String, CliError> {
     if !prompt::stdin_is_terminal() {
         return Err(CliError::usage(format!(
             "{flag} is required (stdin is not a terminal to ask for it)"
         )));
     }
-    let answer = prompt::visible(question)
-        .map_err(|e| CliError::usage(format!("could not read the {question}: {e}")))?;
-    answer.ok_or_else(|| {
-        CliError::usage(format!(
-            "{flag} is required: the {question} cannot be empty"
-        ))
-    })
+    for _ in 0..3 {
+        let answer = prompt::visible(question)
+            .map_err(|e| CliError::usage(format!("could not read the {question}: {e}")))?;
+        match answer {
+            Some(answer) => return Ok(answer),
+            None => eprintln!("an answer is needed (Ctrl-C stops, nothing is stored)"),
+        }
+    }
+    Err(CliError::usage(format!(
+        "{flag} is required: the {question} cannot be empty; nothing was stored"
+    )))
 }
 
 /// Password and client secret: from stdin when the flags say so, else asked hidden.
-fn secrets(args: &LoginArgs) -> Result<(Secret, Secret), CliError> {
-    let piped = prompt::read_stdin_secrets(
-        io::stdin().lock(),
-        args.password_stdin,
-        args.client_secret_stdin,
-    )?;
-    // With one secret piped, the other can still be asked on the terminal (/dev/tty).
-    let can_ask = prompt::stdin_is_terminal() || args.password_stdin || args.client_secret_stdin;
-    let ask = |what: &str, flag: &str| {
-        if !can_ask {
+struct Secrets {
+    piped: prompt::StdinSecrets,
+    /// With one secret piped, the other can still be asked on the terminal (/dev/tty).
+    can_ask: bool,
+}
+
+impl Secrets {
+    fn from_stdin(args: &LoginArgs) -> Result<Self, CliError> {
+        let piped = prompt::read_stdin_secrets(
+            io::stdin().lock(),
+            args.password_stdin,
+            args.client_secret_stdin,
+        )?;
+        let can_ask =
+            prompt::stdin_is_terminal() || args.password_stdin || args.client_secret_stdin;
+        Ok(Self { piped, can_ask })
+    }
+
+    fn password(&mut self) -> Result<Secret, CliError> {
+        match self.piped.password.take() {
+            Some(password) => Ok(password),
+            None => self.ask("password", "--password-stdin"),
+        }
+    }
+
+    fn client_secret(&mut self) -> Result<Secret, CliError> {
+        match self.piped.client_secret.take() {
+            Some(secret) => Ok(secret),
+            None => self.ask("client secret", "--client-secret-stdin"),
+        }
+    }
+
+    fn ask(&self, what: &str, flag: &str) -> Result<Secret, CliError> {
+        if !self.can_ask {
             return Err(CliError::usage(format!(
                 "no terminal to ask for the {what}: pipe it on stdin with {flag}"
             )));
         }
         prompt::hidden(&format!("Keycloak {what}"))
-    };
-    let password = match piped.password {
-        Some(password) => password,
-        None => ask("password", "--password-stdin")?,
-    };
-    let client_secret = match piped.client_secret {
-        Some(secret) => secret,
-        None => ask("client secret", "--client-secret-stdin")?,
-    };
-    Ok((password, client_secret))
+    }
 }
 
 #[cfg(test)]
