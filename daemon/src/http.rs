@@ -27,6 +27,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const USER_AGENT: &str = concat!("opcp-credd/", env!("CARGO_PKG_VERSION"));
 const TLS_HINT: &str = "set `cacert` for the profile (or OS_CACERT on import)";
+const NOT_TLS_HINT: &str =
+    "the server does not speak TLS there: use `http://` if it serves plain HTTP, or the right port";
 /// Upstream error texts are quoted in messages; a proxy's HTML page must not flood them.
 const MAX_QUOTE: usize = 300;
 
@@ -195,6 +197,15 @@ fn is_tls(err: &(dyn std::error::Error + 'static)) -> bool {
     err.is::<rustls::Error>()
 }
 
+/// The peer answered the handshake with something that is not TLS: an `https://` URL for a
+/// plain HTTP server, most likely.
+fn is_not_tls(err: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        err.downcast_ref::<rustls::Error>(),
+        Some(rustls::Error::InvalidMessage(_))
+    )
+}
+
 /// The innermost cause of an error: "connection refused (os error 111)" rather than reqwest's
 /// "error sending request for url (…)".
 fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
@@ -219,6 +230,8 @@ pub struct SendError {
     pub url: String,
     pub transport: Transport,
     detail: String,
+    /// A TLS failure because the server speaks something else.
+    not_tls: bool,
 }
 
 impl SendError {
@@ -228,6 +241,7 @@ impl SendError {
             url: url.to_owned(),
             transport: classify(err),
             detail: chain_text(err),
+            not_tls: causes(err).any(is_not_tls),
         }
     }
 
@@ -262,6 +276,7 @@ impl Actionable for SendError {
 
     fn hint(&self) -> Option<String> {
         match self.transport {
+            Transport::Tls if self.not_tls => Some(NOT_TLS_HINT.to_owned()),
             Transport::Tls => Some(TLS_HINT.to_owned()),
             Transport::Unreachable => {
                 Some("check the URL, the network and the proxy (`proxy`, https_proxy)".to_owned())
@@ -312,6 +327,7 @@ pub async fn send(
                 url: url.to_owned(),
                 transport: Transport::Other,
                 detail: format!("the answer is larger than {} MiB", MAX_ANSWER_BYTES >> 20),
+                not_tls: false,
             });
         }
         body.extend_from_slice(&chunk);

@@ -24,7 +24,7 @@
 //! - [`config`] reads `config.toml` (reloaded when it changes on disk) and is its only writer.
 //! - [`startup`] makes one daemon per socket and lets a late starter wait for the first.
 //! - [`systemd`] does readiness notification and socket activation; [`harden`] makes the
-//!   process undumpable.
+//!   process undumpable; [`log_file`] is the log of a daemon the client started.
 
 pub mod api;
 pub mod auth_url;
@@ -36,6 +36,7 @@ pub mod error;
 pub mod harden;
 pub mod http;
 pub mod keystone;
+pub mod log_file;
 pub mod oidc;
 pub mod socket;
 pub mod startup;

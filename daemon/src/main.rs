@@ -14,7 +14,7 @@ use opcp_credd::api::{self, AppState};
 use opcp_credd::broker::Broker;
 use opcp_credd::config::{self, ConfigFile};
 use opcp_credd::startup::{self, Claim, Owner};
-use opcp_credd::{harden, socket, systemd};
+use opcp_credd::{harden, log_file, socket, systemd};
 
 /// The opcp-cred daemon: keeps OpenStack credentials in the OS keyring and serves fresh
 /// project-scoped Keystone tokens to `opcp-cred` over a Unix socket.
@@ -38,6 +38,9 @@ struct Args {
     /// Print `ready` on stdout once serving (used by the detaching parent).
     #[arg(long, hide = true)]
     ready_stdout: bool,
+    /// Once this daemon owns the socket, log to PATH (the previous log becomes PATH.1).
+    #[arg(long, hide = true, value_name = "PATH")]
+    log_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -92,6 +95,10 @@ fn run_foreground(args: &Args, location: &SocketLocation) -> anyhow::Result<()> 
             Claim::Taken => return already_running(args, location),
         },
     };
+    if let Some(path) = &args.log_file {
+        log_file::redirect_stderr(path)
+            .with_context(|| format!("cannot start the log {}", path.display()))?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -194,11 +201,11 @@ async fn shutdown_signal() {
 /// Start a detached copy of ourselves in the foreground mode and return once it serves, so
 /// that whoever started us (the client's autostart) can connect right away.
 fn detach(args: &Args) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("cannot find the opcp-credd executable")?;
-    let log_path = log_file()?;
-    let log = std::fs::File::create(&log_path)
-        .with_context(|| format!("cannot create {}", log_path.display()))?;
+    let log_path = log_file::path()?;
+    let log_before = std::fs::metadata(&log_path).map(|meta| meta.ino()).ok();
     let mut command = Command::new(exe);
     command
         .args([
@@ -207,6 +214,8 @@ fn detach(args: &Args) -> anyhow::Result<()> {
             "--log-level",
             &args.log_level,
         ])
+        .arg("--log-file")
+        .arg(&log_path)
         .args(
             args.socket
                 .iter()
@@ -214,7 +223,8 @@ fn detach(args: &Args) -> anyhow::Result<()> {
         )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(log)
+        // Until it owns the socket and opens its log, the daemon's errors are ours to show.
+        .stderr(Stdio::inherit())
         .process_group(0)
         .current_dir("/");
     let mut child = command.spawn().context("cannot start the daemon process")?;
@@ -227,21 +237,15 @@ fn detach(args: &Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let status = child.wait().context("waiting for the daemon")?;
-    bail!(
-        "the daemon exited during start-up ({status}):\n{}",
-        tail(&log_path)
-    )
-}
-
-/// Where a detached daemon writes its log: `$XDG_STATE_HOME/opcp-cred/opcp-credd.log`.
-fn log_file() -> anyhow::Result<PathBuf> {
-    let dirs = directories::BaseDirs::new().context("cannot find your home directory")?;
-    let dir = dirs
-        .state_dir()
-        .map_or_else(|| dirs.home_dir().join(".local/state"), Path::to_path_buf)
-        .join("opcp-cred");
-    paths::ensure_private_dir(&dir).with_context(|| format!("log directory {}", dir.display()))?;
-    Ok(dir.join("opcp-credd.log"))
+    let log_after = std::fs::metadata(&log_path).map(|meta| meta.ino()).ok();
+    if log_after.is_some() && log_after != log_before {
+        bail!(
+            "the daemon exited during start-up ({status}); the end of {}:\n{}",
+            log_path.display(),
+            tail(&log_path)
+        )
+    }
+    bail!("the daemon exited during start-up ({status})")
 }
 
 fn tail(path: &Path) -> String {

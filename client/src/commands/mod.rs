@@ -82,6 +82,12 @@ async fn store(daemon: &mut Daemon, name: &str, profile: &PutProfile) -> anyhow:
         "opcp-cred: stored profile {}{default}: user {} at {}, {project}; password and client secret in the {} keyring",
         answer.profile, config.username, config.auth_url, answer.keyring
     );
+    if answer.keyring == "keyutils" {
+        eprintln!(
+            "opcp-cred: note: the keyutils keyring is kept in kernel memory: a reboot, or 3 days without use (the kernel's default), clears it; then `opcp-cred login --profile {}` asks for the secrets again",
+            answer.profile
+        );
+    }
     write_stdout(&format!(
         "eval $(opcp-cred env --profile {})\n",
         answer.profile

@@ -450,8 +450,8 @@ fn with_config_error(mut failure: Failure, config_error: Option<&str>) -> Failur
 /// A failed verification stored nothing: "run `opcp-cred login`" would send the user in a
 /// circle. Keep the specific advice, replace that step.
 fn nothing_stored(mut failure: Failure) -> Failure {
-    const AGAIN: &str =
-        "run the same `opcp-cred import` or `opcp-cred login` again (nothing was stored)";
+    const AGAIN: &str = "correct what was wrong (in the openrc, or type it: `--password-stdin`, \
+         `--client-secret-stdin`) and import or log in again; nothing was stored";
     failure.0.hint = Some(match failure.0.hint.take() {
         Some(hint) => profile::replace_login_step(&hint, AGAIN),
         None => AGAIN.to_owned(),

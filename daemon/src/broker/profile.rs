@@ -263,10 +263,17 @@ impl ProfileState {
                     .iter()
                     .map(|p| format!("{} ({})", p.name, p.id))
                     .collect();
-                format!("pass --project-id; you can use: {}", list.join(", "))
+                format!(
+                    "pass --project-id, or keep one in the profile with `opcp-cred login --profile {} --project-id ID`; you can use: {}",
+                    self.name,
+                    list.join(", ")
+                )
             }
             Ok(_) => "your user has no project; ask the cloud's administrators".to_owned(),
-            Err(err) => format!("pass --project-id (listing projects failed: {err})"),
+            Err(err) => format!(
+                "pass --project-id, or keep one in the profile with `opcp-cred login --profile {} --project-id ID` (listing projects failed: {err})",
+                self.name
+            ),
         };
         Failure::new(
             ErrorKind::NoProject,

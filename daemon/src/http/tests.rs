@@ -80,6 +80,16 @@ async fn untrusted_certificate_is_a_tls_error() {
 }
 
 #[tokio::test]
+async fn https_to_a_plain_http_server_says_so() {
+    let plain = Stub::start(&[("/", Reply::json(200, &serde_json::json!({})))]).await;
+    let url = plain.url("/").replacen("http://", "https://", 1);
+    let client = client_for(&stub::profile()).unwrap();
+    let err = get(&client, &url).await.unwrap_err();
+    assert_eq!(err.transport, Transport::Tls, "{err}");
+    assert_eq!(err.hint().as_deref(), Some(NOT_TLS_HINT), "{err}");
+}
+
+#[tokio::test]
 async fn insecure_skips_verification() {
     let url = stub::tls_server();
     let client = client_for(&ProfileConfig {
