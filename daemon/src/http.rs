@@ -17,6 +17,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use crate::error::Actionable;
+use crate::small_file;
 
 #[cfg(test)]
 pub(crate) mod stub;
@@ -29,6 +30,8 @@ const USER_AGENT: &str = concat!("opcp-credd/", env!("CARGO_PKG_VERSION"));
 const TLS_HINT: &str = "set `cacert` for the profile (or OS_CACERT on import)";
 const NOT_TLS_HINT: &str =
     "the server does not speak TLS there: use `http://` if it serves plain HTTP, or the right port";
+/// A CA bundle of every public CA is about 200 KiB.
+const MAX_CACERT_BYTES: u64 = 4 << 20;
 /// Upstream error texts are quoted in messages; a proxy's HTML page must not flood them.
 const MAX_QUOTE: usize = 300;
 
@@ -127,9 +130,11 @@ pub(crate) fn install_crypto_provider() {
 /// One or several PEM certificates, each checked now so that a bad file is named at once
 /// rather than surfacing as a vague builder error.
 fn read_cacert(path: &str) -> Result<Vec<Certificate>, HttpError> {
-    let pem = std::fs::read(path).map_err(|err| HttpError::CaCertUnreadable {
-        path: path.to_owned(),
-        reason: err.to_string(),
+    let (pem, _) = small_file::read(path.as_ref(), MAX_CACERT_BYTES).map_err(|err| {
+        HttpError::CaCertUnreadable {
+            path: path.to_owned(),
+            reason: err.to_string(),
+        }
     })?;
     let invalid = |reason: String| HttpError::CaCertInvalid {
         path: path.to_owned(),

@@ -38,6 +38,7 @@ pub mod http;
 pub mod keystone;
 pub mod log_file;
 pub mod oidc;
+pub mod small_file;
 pub mod socket;
 pub mod startup;
 pub mod store;

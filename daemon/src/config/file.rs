@@ -1,7 +1,7 @@
 //! The config file on disk: reloaded when it changes, written atomically by the daemon only.
 
 use std::fs::{self, DirBuilder, File, Metadata, OpenOptions, Permissions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -11,6 +11,7 @@ use opcp_cred_proto::messages::ProfileConfig;
 use super::parse::{line_of, one_line};
 use super::watch::Watch;
 use super::{Config, ConfigError, edit, parse};
+use crate::small_file;
 
 /// A hand-written config is a few KiB; anything much larger is a mistake.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -244,34 +245,15 @@ fn record_error(state: &mut State, err: &ConfigError) {
 /// The text and its stamp, `None` when there is no file.
 fn read(path: &Path) -> Result<Option<(String, Stamp)>, ConfigError> {
     let io_err = |err| ConfigError::io(path, "read", err);
-    // Look before opening: opening a FIFO would block, and /dev/zero never ends.
-    match fs::metadata(path) {
-        Ok(meta) if !meta.is_file() => {
-            return Err(io_err(io::Error::other("it is not a regular file")));
+    match small_file::read(path, MAX_CONFIG_BYTES) {
+        Ok((bytes, meta)) => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| io_err(io::Error::other("it is not valid UTF-8")))?;
+            Ok(Some((text, Stamp::of(&meta))))
         }
-        Ok(meta) if meta.len() > MAX_CONFIG_BYTES => {
-            return Err(io_err(io::Error::other(format!(
-                "it is larger than {} KiB",
-                MAX_CONFIG_BYTES / 1024
-            ))));
-        }
-        Ok(_) => {}
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(io_err(err)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(io_err(err)),
     }
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(io_err(err)),
-    };
-    // Stamp before reading: if the file changes meanwhile, the next stat differs and the
-    // newer text is read then.
-    let stamp = Stamp::of(&file.metadata().map_err(io_err)?);
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES)
-        .read_to_string(&mut text)
-        .map_err(io_err)?;
-    Ok(Some((text, stamp)))
 }
 
 /// Temp file in the same directory, fsync, rename over the target, fsync the directory:

@@ -25,6 +25,23 @@ async fn get(client: &reqwest::Client, url: &str) -> Result<Answer, SendError> {
 }
 
 #[test]
+fn a_cacert_that_is_not_a_file_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("ca.fifo");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    for path in [fifo.as_path(), "/dev/zero".as_ref()] {
+        let err = client_for(&with_cacert(path)).unwrap_err();
+        assert!(matches!(err, HttpError::CaCertUnreadable { .. }), "{err}");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+}
+
+#[test]
 fn missing_cacert_names_the_file() {
     let err = client_for(&with_cacert("/nonexistent/ca.pem".as_ref())).unwrap_err();
     assert!(matches!(err, HttpError::CaCertUnreadable { .. }));
