@@ -11,6 +11,11 @@ use std::time::{Duration, SystemTime};
 
 use rustix::time::{ClockId, clock_gettime};
 
+/// The longest lifetime believed. Keystone and Keycloak issue tokens for minutes, hours or a
+/// few days; a server that claims more is wrong, and the cap keeps every sum far from
+/// overflowing and every token refreshed at least once a year.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// A point on the boot-time clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BootInstant(Duration);
@@ -38,7 +43,7 @@ impl std::ops::Add<Duration> for BootInstant {
     type Output = Self;
 
     fn add(self, duration: Duration) -> Self {
-        Self(self.0 + duration)
+        Self(self.0.saturating_add(duration))
     }
 }
 
@@ -46,7 +51,10 @@ impl std::ops::Add<Duration> for BootInstant {
 /// when it was issued (the host's own clock when the server sent no usable `Date`).
 pub fn server_lifetime(expires_at: SystemTime, server_now: Option<SystemTime>) -> Duration {
     let now = server_now.unwrap_or_else(SystemTime::now);
-    expires_at.duration_since(now).unwrap_or_default()
+    expires_at
+        .duration_since(now)
+        .unwrap_or_default()
+        .min(MAX_LIFETIME)
 }
 
 /// A lifetime that started at `received`.
@@ -60,7 +68,7 @@ impl Lifetime {
     pub fn starting_now(length: Duration) -> Self {
         Self {
             received: BootInstant::now(),
-            length,
+            length: length.min(MAX_LIFETIME),
         }
     }
 
@@ -113,6 +121,10 @@ mod tests {
             Duration::from_secs(3600)
         );
         assert_eq!(server_lifetime(server_now, Some(expires)), Duration::ZERO);
+        let year_9999 = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+        assert_eq!(server_lifetime(year_9999, Some(server_now)), MAX_LIFETIME);
+        let now = BootInstant::now();
+        assert!(now + Duration::MAX >= now, "saturates, never panics");
     }
 
     #[test]

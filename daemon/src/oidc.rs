@@ -11,6 +11,7 @@ use opcp_cred_proto::Secret;
 use opcp_cred_proto::messages::ClientAuth;
 use serde::Deserialize;
 
+use crate::clock::MAX_LIFETIME;
 use crate::http;
 
 mod error;
@@ -191,12 +192,12 @@ async fn token_request(
     }
     Ok(OidcTokens {
         access_token: reply.access_token,
-        expires_in: Duration::from_secs(reply.expires_in),
+        expires_in: Duration::from_secs(reply.expires_in).min(MAX_LIFETIME),
         refresh_token: reply.refresh_token.filter(|t| !t.is_empty()),
         refresh_expires_in: reply
             .refresh_expires_in
             .filter(|s| *s > 0)
-            .map(Duration::from_secs),
+            .map(|s| Duration::from_secs(s).min(MAX_LIFETIME)),
     })
 }
 

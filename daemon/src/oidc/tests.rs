@@ -411,3 +411,18 @@ fn projects_claim_is_decoded() {
     assert_eq!(projects_claim(&Secret::new("opaque-fake-token")), None);
     assert_eq!(projects_claim(&Secret::new("a.!!!.c")), None);
 }
+
+#[tokio::test]
+async fn absurd_lifetimes_are_capped() {
+    let reply = Reply::json(
+        200,
+        &json!({
+            "access_token": "fake-access", "expires_in": u64::MAX, "token_type": "Bearer",
+            "refresh_token": "fake-refresh", "refresh_expires_in": u64::MAX
+        }),
+    );
+    let (tokens, _) = password(reply, ClientAuth::Basic).await;
+    let tokens = tokens.unwrap();
+    assert_eq!(tokens.expires_in, crate::clock::MAX_LIFETIME);
+    assert_eq!(tokens.refresh_expires_in, Some(crate::clock::MAX_LIFETIME));
+}
