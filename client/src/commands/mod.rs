@@ -110,6 +110,12 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
+/// [`printable`] for messages of several lines, such as errors quoting upstream text: line
+/// breaks stay, every other control character is shown as `?`.
+pub fn printable_lines(text: &str) -> String {
+    text.split('\n').map(printable).collect::<Vec<_>>().join("\n")
+}
+
 #[cfg(test)]
 mod printable_tests {
     #[test]
@@ -119,5 +125,9 @@ mod printable_tests {
             "web?]0;pwned??x"
         );
         assert_eq!(super::printable("plain project-1"), "plain project-1");
+        assert_eq!(
+            super::printable_lines("refused: \u{1b}[2J\u{1b}[31mred\n  note: x"),
+            "refused: ?[2J?[31mred\n  note: x"
+        );
     }
 }
