@@ -56,7 +56,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// The error chain once, then the hint of the first [`CliError`] in it.
 /// Messages may quote what a server said: no escape sequence of theirs reaches the terminal.
 fn report(err: &anyhow::Error) {
-    eprintln!("opcp-cred: {}", commands::printable_lines(&format!("{err:#}")));
+    eprintln!(
+        "opcp-cred: {}",
+        commands::printable_lines(&format!("{err:#}"))
+    );
     if let Some(hint) = cli_error(err).and_then(|e| e.hint.as_deref()) {
         eprintln!("  hint: {}", commands::printable_lines(hint));
     }

@@ -29,8 +29,14 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Env(args) => env::run(&args).await,
         Command::Token(args) => token::run(&args).await,
         Command::Exec(args) => exec::run(&args).await,
-        Command::Login(args) => login::run(&args).await,
-        Command::Import(args) => import::run(&args).await,
+        Command::Login(args) => {
+            undumpable();
+            login::run(&args).await
+        }
+        Command::Import(args) => {
+            undumpable();
+            import::run(&args).await
+        }
         Command::Status(args) => status::run(&args).await,
         Command::Logout(args) => logout::run(&args).await,
         Command::Projects(args) => projects::run(&args).await,
@@ -39,6 +45,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Man(args) => docs::man(&args),
         Command::Doctor(args) => doctor::run(&args).await,
     }
+}
+
+/// For the commands that hold a password: no core dump and no ptrace by another process of
+/// the user can read it. Best effort: where the kernel refuses, the command still runs.
+fn undumpable() {
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
 }
 
 /// `--profile`, `$OPCP_CRED_PROFILE`, else the daemon's default: for routes that name one.
@@ -113,7 +125,10 @@ fn printable(text: &str) -> String {
 /// [`printable`] for messages of several lines, such as errors quoting upstream text: line
 /// breaks stay, every other control character is shown as `?`.
 pub fn printable_lines(text: &str) -> String {
-    text.split('\n').map(printable).collect::<Vec<_>>().join("\n")
+    text.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
