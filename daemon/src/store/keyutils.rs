@@ -18,8 +18,10 @@
 //!   default) after its last use; every entry the store builds renews that, and a reboot
 //!   clears it: then `opcp-cred login` is needed again.
 //! - Possession matters: keys are created readable by their possessor only, and the daemon
-//!   possesses them through session keyring → persistent keyring → key. Another process of
-//!   the same user that has not linked the persistent keyring cannot read them.
+//!   possesses them through session keyring → persistent keyring → key. That keeps them from
+//!   other users and off the disk, not from the same user: any process of the uid can link
+//!   the persistent keyring (`keyctl get_persistent`) and read them, as any process of the
+//!   user can ask an unlocked Secret Service.
 //!
 //! So the store is used with its default placement, and [`open`] checks that the persistent
 //! keyring is really there (kernels built without `CONFIG_PERSISTENT_KEYRINGS` lack it) and
