@@ -206,8 +206,9 @@ pub struct LoginArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
     /// Keystone endpoint interface [default: public]
-    #[arg(long, value_name = "INTERFACE")]
+    #[arg(long, value_name = "INTERFACE", value_parser = ["public", "internal", "admin"])]
     pub interface: Option<String>,
+    /// Region of the cloud's endpoints, exported as OS_REGION_NAME
     #[arg(long, value_name = "REGION")]
     pub region_name: Option<String>,
     /// PEM file of CA certificates to trust for this cloud
