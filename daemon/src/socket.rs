@@ -5,7 +5,8 @@
 //! - Every accepted connection's peer uid (SO_PEERCRED) must be ours; others are dropped
 //!   before a byte is read.
 //! - Each connection runs hyper's HTTP/1.1 server with a header read timeout (idle and slow
-//!   clients are cut off) and a small buffer; the router adds the body limit. A malformed
+//!   clients are cut off), a write timeout (clients that stop reading are cut off: see
+//!   [`write_timeout`]) and a small buffer; the router adds the body limit. A malformed
 //!   request ends that connection, never the daemon.
 //! - At most [`max_connections`] connections are served at once; more wait in the kernel's
 //!   backlog rather than exhaust the file descriptors the daemon needs for its own work.
@@ -26,9 +27,15 @@ use rustix::fs::Mode;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
+mod write_timeout;
+
+use write_timeout::WriteTimeout;
+
 /// A client that has not sent a full request head within this time is disconnected; this
 /// also closes idle keep-alive connections.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that reads nothing of an answer for this long is disconnected.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Request heads are small; this caps what one connection can make us buffer.
 const MAX_BUF_SIZE: usize = 64 * 1024;
 /// How long shutdown waits for in-flight requests.
@@ -90,6 +97,7 @@ pub async fn serve(bound: Bound, app: Router, shutdown: impl Future<Output = ()>
             continue;
         }
         let service = TowerToHyperService::new(app.clone());
+        let stream = WriteTimeout::new(stream, WRITE_TIMEOUT);
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
