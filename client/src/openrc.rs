@@ -353,6 +353,14 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Parsed,
         skipped: Vec::new(),
         depth: 0,
     };
+    if let Some(at) = text.find('\0') {
+        return Err(ParseError {
+            line: text[..at].matches('\n').count() + 1,
+            message: "a NUL byte: bash drops it, so the value it reads is not what the file \
+                      holds; remove it"
+                .into(),
+        });
+    }
     let unix;
     let text = match text.find("\r\n") {
         None => text,

@@ -128,6 +128,14 @@ fn backslash_escapes() {
 }
 
 #[test]
+fn here_documents_are_text_not_assignments() {
+    imports_like_bash(&Case {
+        file: "heredoc.sh",
+        ..Case::default()
+    });
+}
+
+#[test]
 fn comments_and_continued_lines() {
     let run = imports_like_bash(&Case {
         file: "comments.sh",

@@ -12,11 +12,12 @@ mod resolve;
 mod rewrite;
 mod settings;
 
-use std::io::Read as _;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use opcp_cred_proto::Secret;
 use opcp_cred_proto::messages::{PutProfile, valid_profile_name};
+use zeroize::Zeroizing;
 
 use self::resolve::{Ask, Resolver, Terminal};
 use self::rewrite::Plan;
@@ -130,16 +131,7 @@ fn read_source(args: &ImportArgs) -> Result<(Settings, Origin), CliError> {
         let settings = Settings::from_openrc(&parsed, "the environment", Kind::Environment);
         return Ok((settings, Origin::Environment));
     };
-    let (source, text) = if file == Path::new("-") {
-        let mut text = String::new();
-        let read = std::io::stdin().read_to_string(&mut text);
-        ("<stdin>".to_owned(), read.map(|_| text))
-    } else {
-        (file.display().to_string(), std::fs::read_to_string(file))
-    };
-    // The file holds secrets: keep it wiped on drop from here on.
-    let text =
-        Secret::new(text.map_err(|e| CliError::usage(format!("cannot read {source}: {e}")))?);
+    let (source, text) = read_openrc(file)?;
     let parsed = parse_openrc(&source, &text)?;
     let settings = Settings::from_openrc(&parsed, &source, Kind::Openrc);
     let origin = if file == Path::new("-") {
@@ -151,6 +143,49 @@ fn read_source(args: &ImportArgs) -> Result<(Settings, Origin), CliError> {
         }
     };
     Ok((settings, origin))
+}
+
+/// An openrc is a few KiB: more is not one (`/dev/zero`, a wrong file), and reading it all
+/// would only fill the memory.
+const MAX_OPENRC_BYTES: u64 = 1 << 20;
+
+/// The name and text of FILE (`-`: standard input), bounded, as UTF-8. A pipe is fine
+/// (`import <(sops -d openrc.sh)`). The file holds secrets: its bytes are wiped on drop.
+fn read_openrc(file: &Path) -> Result<(String, Secret), CliError> {
+    let stdin = file == Path::new("-");
+    let source = if stdin {
+        "<stdin>".to_owned()
+    } else {
+        file.display().to_string()
+    };
+    let cannot = |e: std::io::Error| CliError::usage(format!("cannot read {source}: {e}"));
+    let reader: Box<dyn Read> = if stdin {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(file).map_err(cannot)?)
+    };
+    let mut bytes = Zeroizing::new(Vec::new());
+    reader
+        .take(MAX_OPENRC_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_OPENRC_BYTES {
+        return Err(CliError::usage(format!(
+            "{source} is larger than {} KiB: not an openrc; nothing was imported",
+            MAX_OPENRC_BYTES / 1024
+        )));
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok((source, Secret::new(text))),
+        Err(err) => {
+            // The part before the error is valid: no copy is made.
+            let valid = String::from_utf8_lossy(&bytes[..err.valid_up_to()]);
+            let line = valid.matches('\n').count() + 1;
+            Err(CliError::config(format!(
+                "{source}:{line}: not valid UTF-8 (save the file as UTF-8); nothing was imported"
+            )))
+        }
+    }
 }
 
 /// The file's variables, `$NAME`s looked up in this process's environment as the shell that

@@ -24,6 +24,14 @@ pub struct Lexer<'a> {
     chars: Peekable<Chars<'a>>,
     /// 1-based line of the next character.
     line: usize,
+    /// Here-documents opened on the current line: their bodies start on the next one.
+    here_documents: Vec<HereDocument>,
+}
+
+/// `<<WORD` (or `<<-WORD`, which ignores the body's leading tabs).
+struct HereDocument {
+    delimiter: String,
+    strip_tabs: bool,
 }
 
 fn unterminated(line: usize, what: &str) -> ParseError {
@@ -38,6 +46,7 @@ impl<'a> Lexer<'a> {
         Self {
             chars: text.chars().peekable(),
             line: 1,
+            here_documents: Vec::new(),
         }
     }
 
@@ -72,7 +81,12 @@ impl<'a> Lexer<'a> {
             None => Token::End {
                 conditional_next: None,
             },
-            Some('\n' | ';') => {
+            Some('\n') => {
+                self.bump();
+                self.skip_here_documents();
+                end(false)
+            }
+            Some(';') => {
                 self.bump();
                 end(false)
             }
@@ -85,13 +99,68 @@ impl<'a> Lexer<'a> {
                 self.eat('|');
                 end(true)
             }
-            Some('(' | ')' | '<' | '>') => {
+            Some('<') => {
+                self.bump();
+                // `<<<` is a here-string, an ordinary redirection.
+                if self.eat('<') && !self.eat('<') {
+                    self.here_document()?;
+                }
+                Token::Redirect
+            }
+            Some('(' | ')' | '>') => {
                 self.bump();
                 Token::Redirect
             }
             Some(_) => Token::Word(self.word()?),
         };
         Ok((token, line))
+    }
+
+    /// After `<<`: note the delimiter; the body is skipped at the end of the line. Its lines
+    /// are the input of a command, not commands: `export` there sets nothing.
+    fn here_document(&mut self) -> Result<(), ParseError> {
+        let line = self.line;
+        let strip_tabs = self.eat('-');
+        while matches!(self.peek(), Some(' ' | '\t')) {
+            self.bump();
+        }
+        match self.word()?.literal() {
+            Some(delimiter) if !delimiter.is_empty() => {
+                self.here_documents.push(HereDocument {
+                    delimiter,
+                    strip_tabs,
+                });
+                Ok(())
+            }
+            _ => Err(ParseError {
+                line,
+                message: "a here-document (`<<`) needs a plain delimiter word".into(),
+            }),
+        }
+    }
+
+    /// The bodies of the here-documents opened on the line just ended, up to each one's
+    /// delimiter line (to the end of the file without one, as bash reads it).
+    fn skip_here_documents(&mut self) {
+        for here in std::mem::take(&mut self.here_documents) {
+            loop {
+                let mut line = String::new();
+                while let Some(c) = self.bump() {
+                    if c == '\n' {
+                        break;
+                    }
+                    line.push(c);
+                }
+                let line = if here.strip_tabs {
+                    line.trim_start_matches('\t')
+                } else {
+                    &line
+                };
+                if line == here.delimiter || self.peek().is_none() {
+                    break;
+                }
+            }
+        }
     }
 
     fn skip_blanks_and_comment(&mut self) {

@@ -300,3 +300,27 @@ fn values_match_what_bash_sources() {
         assert_eq!(known(&p, "OS_PASSWORD").text.expose(), bash, "{text:?}");
     }
 }
+
+#[test]
+fn here_document_bodies_are_text_not_commands() {
+    let p = parsed(
+        "export OS_USERNAME=alice\n\
+         cat <<EOF > /dev/null\n  export OS_USERNAME=svc\nEOF\n\
+         cat <<-'END'\n\texport OS_PROJECT_ID=2222\n\tEND\n\
+         cat <<< \"here string\"\n\
+         export OS_PASSWORD=fake-pw\n",
+    );
+    assert_eq!(literal(&p, "OS_USERNAME").as_deref(), Some("alice"));
+    assert_eq!(literal(&p, "OS_PROJECT_ID"), None);
+    assert_eq!(literal(&p, "OS_PASSWORD").as_deref(), Some("fake-pw"));
+    // Without its delimiter, a body runs to the end of the file, as bash reads it.
+    let p = parsed("export A=1\ncat <<EOF\nexport A=2\n");
+    assert_eq!(literal(&p, "A").as_deref(), Some("1"));
+}
+
+#[test]
+fn a_nul_byte_is_an_error_on_its_line() {
+    let err = parse("export A=1\nexport OS_PASSWORD=fake\0pw\n", &test_env).unwrap_err();
+    assert_eq!(err.line, 2);
+    assert!(err.message.contains("NUL"), "{}", err.message);
+}

@@ -77,6 +77,17 @@ impl Word {
         }
     }
 
+    /// The word's text, quoted or not, when nothing in it is expanded.
+    pub fn literal(&self) -> Option<String> {
+        self.parts
+            .iter()
+            .map(|part| match part {
+                Part::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// `NAME` of `NAME=value`: unquoted text before an unquoted `=`.
     pub fn assigned_name(&self) -> Option<&str> {
         let Some(Part::Text {

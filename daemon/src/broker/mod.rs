@@ -448,12 +448,20 @@ fn with_config_error(mut failure: Failure, config_error: Option<&str>) -> Failur
 }
 
 /// A failed verification stored nothing: "run `opcp-cred login`" would send the user in a
-/// circle. Keep the specific advice, replace that step.
+/// circle. Keep the specific advice, replace that step; what followed it in its sentence is
+/// about a stored profile and goes too.
 fn nothing_stored(mut failure: Failure) -> Failure {
-    const AGAIN: &str = "correct what was wrong (in the openrc, or type it: `--password-stdin`, \
-         `--client-secret-stdin`) and import or log in again; nothing was stored";
+    const LOGIN_STEP: &str = "run `opcp-cred login";
+    const AGAIN: &str =
+        "correct it (in the openrc you import, or at the prompt) and try again; nothing was stored";
     failure.0.hint = Some(match failure.0.hint.take() {
-        Some(hint) => profile::replace_login_step(&hint, AGAIN),
+        Some(hint) => match hint.find(LOGIN_STEP) {
+            Some(at) => {
+                let next_lines = hint[at..].find('\n').map_or("", |i| &hint[at + i..]);
+                format!("{}{AGAIN}{next_lines}", &hint[..at])
+            }
+            None => hint,
+        },
         None => AGAIN.to_owned(),
     });
     failure
