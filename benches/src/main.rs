@@ -8,7 +8,8 @@
 //! 3. `openstack token issue` with `v3oidcpassword` against the same with `opcp-cred env`'s
 //!    exports (only with `--openstack PATH`);
 //! 4. daemon throughput and latency with 1, 16 and 64 connections against a bare axum server;
-//! 5. a cold storm: 200 concurrent requests on a cold cache against one request;
+//! 5. a cold storm: 200 concurrent requests on a cold cache against one request, with the
+//!    simulator answering at once and 20 ms late;
 //! 6. daemon RSS: idle, after 10 000 and 100 000 requests, with 20 profiles × 5 projects.
 //!
 //! Runs are interleaved (A, B, A, B…) so that the machine's noise hits both sides alike; the
@@ -46,6 +47,9 @@ struct Args {
     /// Runs of each `openstack` measurement (each takes a second or more).
     #[arg(long, default_value_t = 5)]
     openstack_runs: usize,
+    /// Runs of each cold storm and of the single request it is compared with.
+    #[arg(long, default_value_t = 7)]
+    storm_runs: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -67,7 +71,7 @@ fn main() -> anyhow::Result<()> {
         &mut table,
     ))?;
     drop(bench);
-    procs::storm(&runtime, &mut table)?;
+    procs::storm(&runtime, args.storm_runs, &mut table)?;
     procs::memory(&runtime, &mut table)?;
     print!("{}", table.render());
     Ok(())

@@ -1,6 +1,7 @@
 //! The HTTP API on the socket: routes from `proto`, thin handlers over the broker.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
@@ -45,15 +46,22 @@ pub fn app(state: AppState) -> Router {
 /// `Json` whose rejections use the one error shape.
 struct Body<T>(T);
 
-impl<S: Send + Sync, T> FromRequest<S> for Body<T>
+impl<S: Send + Sync, T: Send> FromRequest<S> for Body<T>
 where
     Json<T>: FromRequest<S, Rejection = JsonRejection>,
 {
     type Rejection = Failure;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let read = tokio::time::timeout(BODY_READ_TIMEOUT, Json::<T>::from_request(req, state));
-        match read.await {
+        // A request's small body nearly always came with its head: the timer, which costs a
+        // trip through the runtime's timer wheel, is armed only when it did not.
+        let mut read = std::pin::pin!(Json::<T>::from_request(req, state));
+        let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+        let read = match first {
+            Poll::Ready(result) => Ok(result),
+            Poll::Pending => tokio::time::timeout(BODY_READ_TIMEOUT, read).await,
+        };
+        match read {
             Ok(Ok(Json(value))) => Ok(Self(value)),
             Ok(Err(rejection)) => Err(Failure::new(
                 ErrorKind::BadRequest,
@@ -140,4 +148,72 @@ async fn unknown_route(request: Request) -> (StatusCode, Json<ErrorBody>) {
         StatusCode::NOT_FOUND,
         Json(ErrorBody::new(ErrorKind::BadRequest, message, None)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use axum::body::Bytes;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A body whose bytes never come.
+    struct Stalled;
+
+    impl hyper::body::Body for Stalled {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+            Poll::Pending
+        }
+    }
+
+    fn echo() -> Router {
+        Router::new().route(
+            routes::TOKEN,
+            post(|Body(request): Body<TokenRequest>| async move {
+                request.profile.unwrap_or_default()
+            }),
+        )
+    }
+
+    fn request(body: axum::body::Body) -> Request {
+        Request::post(routes::TOKEN)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_came_is_read_one_that_never_comes_times_out() {
+        let ok = echo()
+            .oneshot(request(r#"{"profile":"pod"}"#.into()))
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(
+            &ok.into_body().collect().await.unwrap().to_bytes()[..],
+            b"pod"
+        );
+
+        let started = tokio::time::Instant::now();
+        let stalled = echo()
+            .oneshot(request(axum::body::Body::new(Stalled)))
+            .await
+            .unwrap();
+        assert_eq!(stalled.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(started.elapsed(), BODY_READ_TIMEOUT);
+        let text = stalled.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&text).contains("did not arrive"));
+    }
 }
