@@ -123,6 +123,10 @@ pub struct TokenArgs {
     /// The token must stay valid at least this long, e.g. 45m or 2h [default: 5m]
     #[arg(long, value_name = "DURATION", value_parser = duration::parse)]
     pub min_valid: Option<Duration>,
+    /// Fetch a new token even if one is cached, e.g. after Keystone revoked it (Keycloak's
+    /// refresh token, or the stored password, logs in again; nothing is asked)
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -135,7 +139,7 @@ pub struct EnvArgs {
     /// For prompt hooks: print nothing when `$OS_TOKEN` already holds the token the daemon
     /// gives; answer from the daemon's cache only (a miss starts a fetch for the next prompt
     /// and fails at once), within 2 s
-    #[arg(long)]
+    #[arg(long, conflicts_with = "refresh")]
     pub if_changed: bool,
 }
 

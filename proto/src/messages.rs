@@ -97,6 +97,10 @@ pub struct TokenRequest {
     /// fetch in the background and answers [`ErrorKind::NotCached`](crate::ErrorKind) at once.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cached_only: bool,
+    /// Drop the cached token of this project and the Keystone session first: for a token
+    /// Keystone stopped accepting before its expiry (revoked by an administrator, say).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh: bool,
 }
 
 /// A project-scoped token plus everything `opcp-cred env` exports with it.

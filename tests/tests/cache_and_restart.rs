@@ -51,3 +51,46 @@ fn fifty_concurrent_cold_requests_cause_one_flow_and_a_killed_daemon_recovers() 
         "no upstream request for a cache hit"
     );
 }
+
+#[test]
+fn refresh_replaces_a_token_keystone_revoked_without_a_password_login() {
+    let sim = SimGuard::start(SimConfig::default());
+    let env = TestEnv::new(KeyringKind::Keyutils);
+    let _daemon = DaemonGuard::start(&env);
+    let profile = env.profile("pod");
+    let openrc = env.write_openrc(&sim, "openrc.sh");
+    ok(&env.run(["import", "--profile", &profile, openrc.to_str().unwrap()]));
+    let revoked = ok(&env.run(["token", "--profile", &profile]));
+    let revoked = revoked.trim();
+
+    // An administrator revokes it: the cache cannot know, `--refresh` is the way out.
+    sim.revoke(revoked);
+    assert_eq!(
+        ok(&env.run(["token", "--profile", &profile])).trim(),
+        revoked
+    );
+    sim.reset_counters();
+    let fresh = ok(&env.run(["token", "--profile", &profile, "--refresh"]));
+    let fresh = fresh.trim();
+    assert_ne!(fresh, revoked);
+    assert!(!sim.is_revoked(fresh));
+    let counters = sim.counters();
+    assert_eq!(
+        counters.federation_auth, 1,
+        "a new Keystone login: {counters:?}"
+    );
+    assert_eq!(counters.scope, 1, "{counters:?}");
+    assert_eq!(
+        counters.password_grant_ok, 0,
+        "Keycloak's refresh token spared the password: {counters:?}"
+    );
+    // And the new token is what is cached from now on.
+    let env_out = ok(&env.run(["env", "--profile", &profile]));
+    assert!(env_out.contains(fresh), "{env_out}");
+    let conflict = env.run(["env", "--profile", &profile, "--refresh", "--if-changed"]);
+    assert_eq!(
+        conflict.status.code(),
+        Some(2),
+        "a prompt hook never refreshes"
+    );
+}

@@ -16,6 +16,7 @@ pub async fn fetch(args: &TokenArgs, cached_only: bool) -> anyhow::Result<TokenR
         project: args.project.selector(),
         min_valid_secs: args.min_valid.map(|d| d.as_secs()),
         cached_only,
+        refresh: args.refresh,
     };
     let mut daemon = Daemon::connect().await?;
     let token: TokenResponse = daemon.post(routes::TOKEN, &request).await?;

@@ -122,6 +122,11 @@ impl TokenCache {
         Ok(())
     }
 
+    /// Drop one project's token.
+    pub fn remove(&self, project: &ProjectSelector) {
+        self.lock().map.remove(project);
+    }
+
     /// Empty the cache for good, returning the tokens (to revoke them).
     pub fn close(&self) -> Vec<Secret> {
         let mut entries = self.lock();

@@ -152,6 +152,9 @@ impl Broker {
         let Some(project) = request.project.or_else(|| state.config.project()) else {
             return Err(state.no_project_error().await);
         };
+        if request.refresh {
+            state.forget(&project).await;
+        }
         let cached = || {
             config_error
                 .is_none()

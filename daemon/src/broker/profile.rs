@@ -285,6 +285,13 @@ impl ProfileState {
         )
     }
 
+    /// Forget `project`'s cached token and the Keystone session, so that the next fetch
+    /// federates again (Keycloak's refresh token, if alive, spares a password login).
+    pub async fn forget(&self, project: &ProjectSelector) {
+        self.session.lock().await.forget_session();
+        self.tokens.remove(project);
+    }
+
     /// The API's answer for a cached token with `min_valid` left, without copying or
     /// serialising anything when it was answered before.
     pub fn cached_answer(&self, project: &ProjectSelector, min_valid: MinValid) -> Option<Bytes> {

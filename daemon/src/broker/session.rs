@@ -37,6 +37,11 @@ pub struct SessionSlot {
 }
 
 impl SessionSlot {
+    /// Drop the Keystone session; the discovery document and Keycloak's refresh token stay.
+    pub fn forget_session(&mut self) {
+        self.session = None;
+    }
+
     /// Close the slot for good, returning the session to revoke.
     pub fn close(&mut self) -> Option<Session> {
         self.closed = true;

@@ -39,8 +39,16 @@ fn golden_token_request() {
             project: Some(ProjectSelector::Id { id: "p1".into() }),
             min_valid_secs: Some(2700),
             cached_only: true,
+            refresh: false,
         },
         r#"{"profile":"pod","project":{"id":"p1"},"min_valid_secs":2700,"cached_only":true}"#,
+    );
+    round_trip(
+        &TokenRequest {
+            refresh: true,
+            ..TokenRequest::default()
+        },
+        r#"{"refresh":true}"#,
     );
     round_trip(
         &TokenRequest {

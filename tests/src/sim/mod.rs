@@ -248,6 +248,11 @@ impl Sim {
         self.ca_pem.clone()
     }
 
+    /// Revoke a token as an administrator would (`DELETE /v3/auth/tokens` with their token).
+    pub fn revoke(&self, token: &str) {
+        self.state.keystone.tokens.revoke(token);
+    }
+
     /// Whether Keystone revoked this token (`DELETE /v3/auth/tokens`).
     pub fn is_revoked(&self, token: &str) -> bool {
         self.state.keystone.tokens.is_revoked(token)
