@@ -12,11 +12,15 @@
 //! miss an edit made before it started.
 //!
 //! Where inotify cannot say everything, the watch gives up for good and every request looks
-//! at the file, as before: a directory that is removed or moved, an error, and a config.toml
-//! that is a symlink (its target's edits happen elsewhere).
+//! at the file, as before: a directory that is removed or moved, an error, a config.toml that
+//! is a symlink (its target's edits happen elsewhere), and a change of the path above the
+//! directory: each ancestor is watched for its entry on the path, so that `~/.config` moved
+//! aside, or `~/.config/opcp-cred` a symlink pointed elsewhere, is noticed too.
 
+use std::ffi::OsString;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -27,6 +31,9 @@ use rustix::io::Errno;
 #[derive(Debug)]
 pub struct Watch {
     fd: OwnedFd,
+    /// The watches of the directories above the config directory, each with the name of its
+    /// entry on the path.
+    ancestors: Vec<(i32, OsString)>,
     /// Reads that found events, so far; its lock is the one drainer's.
     changes: Mutex<u64>,
     given_up: AtomicBool,
@@ -48,8 +55,26 @@ impl Watch {
             | WatchFlags::MOVE_SELF
             | WatchFlags::ONLYDIR;
         inotify::add_watch(&fd, dir, events).ok()?;
+        let entries = WatchFlags::CREATE
+            | WatchFlags::DELETE
+            | WatchFlags::MOVED_FROM
+            | WatchFlags::MOVED_TO
+            | WatchFlags::ONLYDIR;
+        let mut ancestors = Vec::new();
+        let mut below = dir;
+        while let (Some(parent), Some(name)) = (below.parent(), below.file_name()) {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            let wd = inotify::add_watch(&fd, parent, entries).ok()?;
+            ancestors.push((wd, name.to_owned()));
+            below = parent;
+        }
         Some(Self {
             fd,
+            ancestors,
             changes: Mutex::new(0),
             given_up: AtomicBool::new(false),
         })
@@ -88,8 +113,22 @@ impl Watch {
         loop {
             match reader.next() {
                 Ok(event) => {
+                    if let Some((_, on_path)) =
+                        self.ancestors.iter().find(|(wd, _)| *wd == event.wd())
+                    {
+                        // Another entry of a directory above: nothing to do with us.
+                        let name = event.file_name().map(std::ffi::CStr::to_bytes);
+                        if name == Some(on_path.as_bytes()) {
+                            return Err(());
+                        }
+                        continue;
+                    }
                     any = true;
-                    let ended = ReadFlags::IGNORED | ReadFlags::DELETE_SELF | ReadFlags::MOVE_SELF;
+                    // A full queue lost events, perhaps one of the path above.
+                    let ended = ReadFlags::IGNORED
+                        | ReadFlags::DELETE_SELF
+                        | ReadFlags::MOVE_SELF
+                        | ReadFlags::QUEUE_OVERFLOW;
                     if event.events().intersects(ended) {
                         return Err(());
                     }
@@ -137,5 +176,26 @@ mod tests {
             "a moved directory is not watched any more"
         );
         std::fs::rename(&moved, dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_change_of_the_path_above_gives_up_other_entries_do_not() {
+        let root = tempfile::tempdir().unwrap();
+        let (a, b) = (root.path().join("dotA"), root.path().join("dotB"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let link = root.path().join("opcp-cred");
+        std::os::unix::fs::symlink(&a, &link).unwrap();
+        let watch = Watch::start(&link.join("config.toml")).expect("inotify");
+        let start = watch.changes().expect("trusted");
+
+        std::fs::write(root.path().join("unrelated"), "x").unwrap();
+        assert_eq!(watch.changes(), Some(start), "another entry of an ancestor");
+
+        // `ln -sfn dotB opcp-cred`: a new link renamed over the old one.
+        let new_link = root.path().join(".opcp-cred.new");
+        std::os::unix::fs::symlink(&b, &new_link).unwrap();
+        std::fs::rename(&new_link, &link).unwrap();
+        assert_eq!(watch.changes(), None, "the directory on the path changed");
     }
 }
