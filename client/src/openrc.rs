@@ -121,7 +121,6 @@ impl Parsed {
         }
     }
 
-    #[cfg(test)]
     pub fn get(&self, name: &str) -> Option<&Assignment> {
         self.vars.get(name)
     }

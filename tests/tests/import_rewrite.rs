@@ -10,7 +10,7 @@ use std::path::Path;
 use import_support::{config, files_under, fill, fixture, import, openstacksdk_reads, stored};
 use opcp_cred_tests::bins;
 use opcp_cred_tests::daemon::DaemonGuard;
-use opcp_cred_tests::env::{SimGuard, TestEnv, ok, openrc_text};
+use opcp_cred_tests::env::{SimGuard, TestEnv, ok, openrc_text, text};
 use opcp_cred_tests::keyring::KeyringKind;
 use opcp_cred_tests::sim::{SimConfig, fixture as sim_fixture};
 
@@ -89,6 +89,17 @@ fn an_openrc_rewritten_without_a_backup() {
         Some(sim_fixture::PASSWORD)
     );
     sourcing_gives_a_working_env(&env, &openrc);
+
+    // Imported again by mistake: said so, nothing changed.
+    let again = import(&env, &profile, &[openrc.to_str().unwrap()], "");
+    let (_, stderr) = text(&again);
+    assert_eq!(again.status.code(), Some(7), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "was already moved to opcp-cred: it runs `opcp-cred env --profile {profile}`"
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
