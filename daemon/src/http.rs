@@ -284,7 +284,15 @@ impl Actionable for SendError {
             Transport::Tls if self.not_tls => Some(NOT_TLS_HINT.to_owned()),
             Transport::Tls => Some(TLS_HINT.to_owned()),
             Transport::Unreachable => {
-                Some("check the URL, the network and the proxy (`proxy`, https_proxy)".to_owned())
+                // The profile's setting the URL comes from, so the fix names what to edit.
+                let setting = match self.upstream {
+                    "keystone" => "the profile's `auth_url`",
+                    "keycloak" => "the profile's `discovery_endpoint`",
+                    _ => "the URL",
+                };
+                Some(format!(
+                    "check {setting} (host and port), the network and the proxy (`proxy`, https_proxy)"
+                ))
             }
             Transport::Timeout | Transport::Other => None,
         }

@@ -163,6 +163,8 @@ async fn refused_connection_is_unreachable() {
         "{err}"
     );
     assert!(err.to_string().contains("refused"), "{err}");
+    let hint = err.hint().unwrap();
+    assert!(hint.contains("`discovery_endpoint`"), "{hint}");
 }
 
 #[tokio::test]
