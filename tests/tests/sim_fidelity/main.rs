@@ -195,6 +195,13 @@ impl Probe<'_> {
             .await;
         let projects = self.request(Method::GET, "/v3/auth/projects");
         self.step("projects without a token", projects).await;
+        // `openstack project list`: the administrators' list, refused to a member.
+        let all = self.request(Method::GET, "/v3/projects");
+        self.step(
+            "all projects, a member's token",
+            all.header("X-Auth-Token", &scoped.web),
+        )
+        .await;
         let web_token = scoped.web.as_str();
         let steps: [(&'static str, Method, &str, &str); 6] = [
             ("validate", Method::GET, web_token, unscoped),

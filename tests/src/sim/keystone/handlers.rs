@@ -289,6 +289,27 @@ pub(super) async fn projects(
     Json(json!({ "projects": projects, "links": links })).into_response()
 }
 
+/// `GET {prefix}/v3/projects` (`openstack project list`): the administrators' list. Every
+/// user of the simulator is a member, whom Keystone's policy refuses.
+pub(super) async fn all_projects(
+    AxumState(state): AxumState<Arc<State>>,
+    origin: Origin,
+    headers: HeaderMap,
+) -> Response {
+    let now = state.clock.now();
+    if header_str(&headers, X_AUTH_TOKEN)
+        .and_then(|auth| state.keystone.tokens.valid(auth, now))
+        .is_none()
+    {
+        return unauthorized(&origin);
+    }
+    error(
+        &origin,
+        StatusCode::FORBIDDEN,
+        "You are not authorized to perform the requested action: identity:list_projects.",
+    )
+}
+
 fn project_entry(project: &ProjectSpec, base: &str) -> Value {
     json!({
         "id": project.id,

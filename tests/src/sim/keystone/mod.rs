@@ -58,6 +58,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
                 .delete(handlers::revoke),
         )
         .route(&at("/v3/auth/projects"), get(handlers::projects))
+        .route(&at("/v3/projects"), get(handlers::all_projects))
         .route(
             &at("/v3/OS-FEDERATION/identity_providers/{idp}/protocols/{protocol}/auth"),
             get(handlers::federation_auth).post(handlers::federation_auth),
