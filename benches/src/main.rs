@@ -38,7 +38,7 @@ struct Args {
     /// Runs of each whole-process measurement.
     #[arg(long, default_value_t = 300)]
     runs: usize,
-    /// Seconds of load per throughput measurement.
+    /// Seconds of load per side and connection count, split into alternating rounds.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
     /// The real `openstack` CLI, to compare v3oidcpassword with opcp-cred's token.
