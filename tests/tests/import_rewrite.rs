@@ -40,14 +40,19 @@ fn rewrite_openrc(env: &TestEnv, sim: &SimGuard, profile: &str, flags: &[&str]) 
     original
 }
 
-/// Source the rewritten file in bash, as a person would, and use the token it exports.
-fn sourcing_gives_a_working_env(env: &TestEnv, file: &Path) {
+/// `PATH` with the built `opcp-cred` first, as an installed one would be found.
+fn client_path() -> String {
     let bin_dir = bins::client().parent().unwrap().to_owned();
-    let path = format!(
+    format!(
         "{}:{}",
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
-    );
+    )
+}
+
+/// Source the rewritten file in bash, as a person would, and use the token it exports.
+fn sourcing_gives_a_working_env(env: &TestEnv, file: &Path) {
+    let path = client_path();
     let script = format!(
         "set -e; source '{file}'; test -n \"$OS_TOKEN\"; test -z \"${{OS_PASSWORD-}}\"; \
          '{os}' token issue -f value -c project_id",
@@ -76,7 +81,9 @@ fn an_openrc_rewritten_without_a_backup() {
         std::fs::read_to_string(&openrc).unwrap(),
         format!(
             "# The OpenStack secrets of this file are in the keyring: opcp-cred profile {profile}.\n\
-             eval $(opcp-cred env --profile {profile})\n"
+             # Sourcing it fails, changing nothing, when opcp-cred cannot give a token.\n\
+             opcp_cred_exports=$(opcp-cred env --profile {profile}) && eval \"$opcp_cred_exports\" \\\n\
+             \x20   && unset opcp_cred_exports\n"
         )
     );
     let mut after = files_under(&env.home);
@@ -100,6 +107,20 @@ fn an_openrc_rewritten_without_a_backup() {
         )),
         "{stderr}"
     );
+
+    // No token (the profile is gone): sourcing fails and leaves the shell as it was.
+    ok(&env.run(["logout", "--profile", &profile]));
+    let script = format!(
+        "OS_TOKEN=stale; source '{}' 2>/dev/null || echo refused; echo \"$OS_TOKEN\"",
+        openrc.display()
+    );
+    let out = env
+        .command("bash")
+        .env("PATH", client_path())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "refused\nstale\n");
 }
 
 #[test]

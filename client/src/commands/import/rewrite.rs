@@ -29,11 +29,14 @@ struct Change {
     text: String,
 }
 
-/// What an openrc file becomes: the line that exports a token instead.
+/// What an openrc file becomes: the lines that export a token instead. Sourced by scripts,
+/// it must fail when no token comes: `eval $(…)` would succeed on empty output.
 pub fn openrc_replacement(profile: &str) -> String {
     format!(
         "# The OpenStack secrets of this file are in the keyring: opcp-cred profile {profile}.\n\
-         eval $(opcp-cred env --profile {profile})\n"
+         # Sourcing it fails, changing nothing, when opcp-cred cannot give a token.\n\
+         opcp_cred_exports=$(opcp-cred env --profile {profile}) && eval \"$opcp_cred_exports\" \\\n\
+         \x20   && unset opcp_cred_exports\n"
     )
 }
 
