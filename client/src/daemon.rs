@@ -31,8 +31,17 @@ use crate::error::{CliError, Code};
 /// Set to `1` to never start the daemon from the client.
 pub const NO_AUTOSTART_ENV: &str = "OPCP_CRED_NO_AUTOSTART";
 
-const START_HINT: &str =
-    "start it with `systemctl --user start opcp-credd.socket`, or run `opcp-credd`";
+/// How to start the daemon here: through systemd when this session has a user manager (its
+/// private socket is in the runtime directory), else by hand; it detaches by itself.
+fn start_hint() -> &'static str {
+    let user_manager = std::env::var_os("XDG_RUNTIME_DIR")
+        .is_some_and(|dir| Path::new(&dir).join("systemd/private").exists());
+    if user_manager {
+        "start it with `systemctl --user start opcp-credd.socket`, or run `opcp-credd`"
+    } else {
+        "start it with `opcp-credd` (it detaches and logs to ~/.local/state/opcp-cred/opcp-credd.log)"
+    }
+}
 
 #[derive(Debug)]
 pub struct Daemon {
@@ -68,7 +77,8 @@ impl Daemon {
         };
         let Some(program) = daemon else {
             return Err(nobody_answers(&location.socket, &reason).with_hint(format!(
-                "{START_HINT} ({NO_AUTOSTART_ENV}=1 keeps opcp-cred from starting it)"
+                "{} ({NO_AUTOSTART_ENV}=1 keeps opcp-cred from starting it)",
+                start_hint()
             )));
         };
         autostart::start(program)?;
@@ -77,8 +87,9 @@ impl Daemon {
             Err(Attempt::Refused(err)) => Err(err),
             Err(Attempt::Nobody(reason)) => Err(nobody_answers(&location.socket, &reason)
                 .with_hint(format!(
-                    "{} exited successfully but nothing listens; {START_HINT}",
-                    program.display()
+                    "{} exited successfully but nothing listens; {}",
+                    program.display(),
+                    start_hint()
                 ))),
         }
     }

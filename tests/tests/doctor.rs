@@ -149,7 +149,8 @@ fn an_unreachable_daemon_is_step_1() {
         1,
         "daemon",
         "opcp-credd is not running",
-        "systemctl --user start opcp-credd.socket",
+        // `systemctl --user …` where the session has a user manager, `opcp-credd` elsewhere.
+        "start it with `",
     );
 }
 

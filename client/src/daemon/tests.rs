@@ -215,12 +215,7 @@ async fn nothing_listening_without_autostart_is_unreachable_with_a_hint() {
     let err = Daemon::connect_to(&fake.location, None).await.unwrap_err();
     assert_eq!(err.code, Code::Unreachable);
     assert!(err.message.contains("daemon.sock"), "{}", err.message);
-    assert!(
-        err.hint
-            .as_deref()
-            .unwrap()
-            .contains("systemctl --user start opcp-credd.socket")
-    );
+    assert!(err.hint.as_deref().unwrap().contains("start it with `"));
 }
 
 #[tokio::test]
