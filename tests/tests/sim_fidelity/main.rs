@@ -228,6 +228,14 @@ impl Probe<'_> {
         let without_auth = validate.header("X-Subject-Token", &scoped.db);
         self.step("validate without X-Auth-Token", without_auth)
             .await;
+        for (name, method) in [
+            ("validate without X-Subject-Token", Method::GET),
+            ("revoke without X-Subject-Token", Method::DELETE),
+        ] {
+            let request = self.request(method, "/v3/auth/tokens");
+            self.step(name, request.header("X-Auth-Token", &scoped.db))
+                .await;
+        }
         let rescope = self.scope(&scoped.web, json!({"project": {"id": web}}));
         self.step("scope from a revoked token", rescope).await;
         let revoke = self.about(Method::DELETE, &scoped.db, unscoped);

@@ -201,7 +201,7 @@ pub(super) async fn validate(
     headers: HeaderMap,
 ) -> Response {
     state.counters.bump(Counter::Validate);
-    let (subject, record) = match subject_token(&state, &headers) {
+    let (subject, record) = match subject_token(&state, &headers, "identity:validate_token") {
         Ok(found) => found,
         Err(rejection) => return rejection.respond(&origin),
     };
@@ -218,7 +218,7 @@ pub(super) async fn revoke(
     headers: HeaderMap,
 ) -> Response {
     state.counters.bump(Counter::Revoke);
-    match subject_token(&state, &headers) {
+    match subject_token(&state, &headers, "identity:revoke_token") {
         Ok((subject, _)) => {
             state.keystone.tokens.revoke(&subject);
             StatusCode::NO_CONTENT.into_response()
@@ -231,7 +231,10 @@ pub(super) async fn revoke(
 enum SubjectRejection {
     /// `X-Auth-Token` is missing or unusable.
     Unauthorized,
-    /// `X-Subject-Token` is missing, unknown, revoked or expired.
+    /// No `X-Subject-Token`: Keystone's policy (the caller's own tokens, unless admin or
+    /// service) refuses before looking for one, naming its rule.
+    Forbidden(&'static str),
+    /// `X-Subject-Token` is unknown, revoked or expired.
     NotFound(Unusable),
 }
 
@@ -239,22 +242,29 @@ impl SubjectRejection {
     fn respond(self, origin: &Origin) -> Response {
         match self {
             Self::Unauthorized => unauthorized(origin),
+            Self::Forbidden(rule) => error(
+                origin,
+                StatusCode::FORBIDDEN,
+                &format!("You are not authorized to perform the requested action: {rule}."),
+            ),
             Self::NotFound(unusable) => error(origin, StatusCode::NOT_FOUND, unusable.message()),
         }
     }
 }
 
-/// The valid `X-Subject-Token`, once `X-Auth-Token` is known to be valid.
+/// The valid `X-Subject-Token`, once `X-Auth-Token` is known to be valid; `rule` is the
+/// policy rule of the request.
 fn subject_token(
     state: &State,
     headers: &HeaderMap,
+    rule: &'static str,
 ) -> Result<(String, TokenRecord), SubjectRejection> {
     let now = state.clock.now();
     let tokens = &state.keystone.tokens;
     header_str(headers, X_AUTH_TOKEN)
         .and_then(|auth| tokens.valid(auth, now))
         .ok_or(SubjectRejection::Unauthorized)?;
-    let subject = header_str(headers, X_SUBJECT_TOKEN).unwrap_or_default();
+    let subject = header_str(headers, X_SUBJECT_TOKEN).ok_or(SubjectRejection::Forbidden(rule))?;
     let record = tokens
         .lookup(subject, now)
         .map_err(SubjectRejection::NotFound)?;
