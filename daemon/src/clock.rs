@@ -13,7 +13,8 @@ use rustix::time::{ClockId, clock_gettime};
 
 /// The longest lifetime believed. Keystone and Keycloak issue tokens for minutes, hours or a
 /// few days; a server that claims more is wrong, and the cap keeps every sum far from
-/// overflowing and every token refreshed at least once a year.
+/// overflowing and every token refreshed at least once a year. Every [`Lifetime`] is capped
+/// when made, and so are Keycloak's lifetimes when read.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// A point on the boot-time clock.
@@ -51,10 +52,7 @@ impl std::ops::Add<Duration> for BootInstant {
 /// when it was issued (the host's own clock when the server sent no usable `Date`).
 pub fn server_lifetime(expires_at: SystemTime, server_now: Option<SystemTime>) -> Duration {
     let now = server_now.unwrap_or_else(SystemTime::now);
-    expires_at
-        .duration_since(now)
-        .unwrap_or_default()
-        .min(MAX_LIFETIME)
+    expires_at.duration_since(now).unwrap_or_default()
 }
 
 /// A lifetime that started at `received`.
@@ -122,7 +120,8 @@ mod tests {
         );
         assert_eq!(server_lifetime(server_now, Some(expires)), Duration::ZERO);
         let year_9999 = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
-        assert_eq!(server_lifetime(year_9999, Some(server_now)), MAX_LIFETIME);
+        let believed = Lifetime::starting_now(server_lifetime(year_9999, Some(server_now)));
+        assert_eq!(believed.length, MAX_LIFETIME);
         let now = BootInstant::now();
         assert!(now + Duration::MAX >= now, "saturates, never panics");
     }

@@ -454,17 +454,10 @@ fn with_config_error(mut failure: Failure, config_error: Option<&str>) -> Failur
 /// circle. Keep the specific advice, replace that step; what followed it in its sentence is
 /// about a stored profile and goes too.
 fn nothing_stored(mut failure: Failure) -> Failure {
-    const LOGIN_STEP: &str = "run `opcp-cred login";
     const AGAIN: &str =
         "correct it (in the openrc you import, or at the prompt) and try again; nothing was stored";
     failure.0.hint = Some(match failure.0.hint.take() {
-        Some(hint) => match hint.find(LOGIN_STEP) {
-            Some(at) => {
-                let next_lines = hint[at..].find('\n').map_or("", |i| &hint[at + i..]);
-                format!("{}{AGAIN}{next_lines}", &hint[..at])
-            }
-            None => hint,
-        },
+        Some(hint) => profile::replace_login_step_to_line_end(&hint, AGAIN),
         None => AGAIN.to_owned(),
     });
     failure

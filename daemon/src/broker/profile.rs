@@ -505,17 +505,28 @@ impl ProfileState {
     }
 }
 
+/// How hints begin the step that sends the user to `opcp-cred login`.
+const LOGIN_STEP: &str = "run `opcp-cred login";
+
 /// `hint` with its "run `opcp-cred login …`" step replaced by `step`.
 pub(super) fn replace_login_step(hint: &str, step: &str) -> String {
-    const START: &str = "run `opcp-cred login";
-    let Some(at) = hint.find(START) else {
+    let Some(at) = hint.find(LOGIN_STEP) else {
         return hint.to_owned();
     };
-    let after = at + START.len();
+    let after = at + LOGIN_STEP.len();
     let end = hint[after..]
         .find('`')
         .map_or(hint.len(), |i| after + i + 1);
     format!("{}{step}{}", &hint[..at], &hint[end..])
+}
+
+/// `hint` with its login step and the rest of that line replaced by `step`.
+pub(super) fn replace_login_step_to_line_end(hint: &str, step: &str) -> String {
+    let Some(at) = hint.find(LOGIN_STEP) else {
+        return hint.to_owned();
+    };
+    let next_lines = hint[at..].find('\n').map_or("", |i| &hint[at + i..]);
+    format!("{}{step}{next_lines}", &hint[..at])
 }
 
 /// Whether tokens of `old` are tokens `new` would get: the same Keystone, identity provider,

@@ -340,3 +340,19 @@ fn the_login_step_of_a_hint_is_replaced_whole() {
     );
     assert_eq!(replace_login_step("nothing to do", step), "nothing to do");
 }
+
+#[test]
+fn the_login_step_and_the_rest_of_its_line_can_go_together() {
+    use super::profile::replace_login_step_to_line_end;
+    assert_eq!(
+        replace_login_step_to_line_end(
+            "check it, then run `opcp-cred login` to store it\n  note: x",
+            "again"
+        ),
+        "check it, then again\n  note: x"
+    );
+    assert_eq!(
+        replace_login_step_to_line_end("nothing to do", "again"),
+        "nothing to do"
+    );
+}

@@ -111,9 +111,9 @@ impl ConfigFile {
     /// [`Self::current`] and [`Self::last_error`] in one look, for the hot path.
     ///
     /// While the directory watch has seen nothing since the last look, that is one read of
-    /// its event queue and the lock. Otherwise a `stat`, made before taking the lock: holding it across
-    /// a system call would serialise the requests. A file that changes in between is noticed
-    /// by the next call, as it would have been anyway.
+    /// its event queue and the lock. Otherwise a `stat`, made before taking the lock: holding
+    /// it across a system call would serialise the requests. A file that changes in between
+    /// is noticed by the next call, as it would have been anyway.
     pub fn current_with_error(&self) -> (Arc<Config>, Option<String>) {
         let changes = self.watch.as_ref().and_then(Watch::changes);
         if changes.is_some() {
