@@ -133,7 +133,8 @@ fn read_source(args: &ImportArgs) -> Result<(Settings, Origin), CliError> {
     };
     let (source, text) = read_openrc(file)?;
     let parsed = parse_openrc(&source, &text)?;
-    if let Some(profile) = already_moved(&parsed, text.expose()) {
+    let sets_auth_url = parsed.get("OS_AUTH_URL").is_some();
+    if let Some(profile) = rewrite::moved_to(text.expose()).filter(|_| !sets_auth_url) {
         return Err(CliError::config(format!(
             "{source} was already moved to opcp-cred: it runs `opcp-cred env --profile {profile}`; nothing to import"
         ))
@@ -194,20 +195,6 @@ fn read_openrc(file: &Path) -> Result<(String, Secret), CliError> {
             )))
         }
     }
-}
-
-/// The profile of a file that `import --rewrite` wrote (it sets no `OS_AUTH_URL` and runs
-/// `opcp-cred env --profile NAME`).
-fn already_moved(parsed: &Parsed, text: &str) -> Option<String> {
-    if parsed.get("OS_AUTH_URL").is_some() {
-        return None;
-    }
-    let (_, after) = text.split_once("opcp-cred env --profile ")?;
-    let profile: String = after
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != ')')
-        .collect();
-    valid_profile_name(&profile).then_some(profile)
 }
 
 /// The file's variables, `$NAME`s looked up in this process's environment as the shell that

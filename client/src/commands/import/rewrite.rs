@@ -11,6 +11,7 @@ use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use opcp_cred_proto::Secret;
+use opcp_cred_proto::messages::valid_profile_name;
 
 use crate::clouds_yaml::{Clouds, SECRET_KEYS};
 use crate::error::CliError;
@@ -38,6 +39,16 @@ pub fn openrc_replacement(profile: &str) -> String {
          opcp_cred_exports=$(opcp-cred env --profile {profile}) && eval \"$opcp_cred_exports\" \\\n\
          \x20   && unset opcp_cred_exports\n"
     )
+}
+
+/// The profile of a file that [`openrc_replacement`] wrote, this one or an earlier form.
+pub fn moved_to(text: &str) -> Option<String> {
+    let (_, after) = text.split_once("opcp-cred env --profile ")?;
+    let profile: String = after
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ')')
+        .collect();
+    valid_profile_name(&profile).then_some(profile)
 }
 
 impl Plan {
@@ -220,6 +231,14 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    }
+
+    #[test]
+    fn a_replacement_names_its_profile_in_this_form_and_the_earlier_one() {
+        assert_eq!(moved_to(&openrc_replacement("pod")).as_deref(), Some("pod"));
+        let earlier = "eval $(opcp-cred env --profile db)\n";
+        assert_eq!(moved_to(earlier).as_deref(), Some("db"));
+        assert_eq!(moved_to("export OS_PASSWORD=fake\n"), None);
     }
 
     #[test]
