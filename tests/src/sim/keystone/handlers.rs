@@ -242,11 +242,7 @@ impl SubjectRejection {
     fn respond(self, origin: &Origin) -> Response {
         match self {
             Self::Unauthorized => unauthorized(origin),
-            Self::Forbidden(rule) => error(
-                origin,
-                StatusCode::FORBIDDEN,
-                &format!("You are not authorized to perform the requested action: {rule}."),
-            ),
+            Self::Forbidden(rule) => refused_by_policy(origin, rule),
             Self::NotFound(unusable) => error(origin, StatusCode::NOT_FOUND, unusable.message()),
         }
     }
@@ -259,14 +255,12 @@ fn subject_token(
     headers: &HeaderMap,
     rule: &'static str,
 ) -> Result<(String, TokenRecord), SubjectRejection> {
-    let now = state.clock.now();
-    let tokens = &state.keystone.tokens;
-    header_str(headers, X_AUTH_TOKEN)
-        .and_then(|auth| tokens.valid(auth, now))
-        .ok_or(SubjectRejection::Unauthorized)?;
+    caller(state, headers).ok_or(SubjectRejection::Unauthorized)?;
     let subject = header_str(headers, X_SUBJECT_TOKEN).ok_or(SubjectRejection::Forbidden(rule))?;
-    let record = tokens
-        .lookup(subject, now)
+    let record = state
+        .keystone
+        .tokens
+        .lookup(subject, state.clock.now())
         .map_err(SubjectRejection::NotFound)?;
     Ok((subject.to_owned(), record))
 }
@@ -278,10 +272,7 @@ pub(super) async fn projects(
     headers: HeaderMap,
 ) -> Response {
     state.counters.bump(Counter::Projects);
-    let now = state.clock.now();
-    let Some(record) =
-        header_str(&headers, X_AUTH_TOKEN).and_then(|auth| state.keystone.tokens.valid(auth, now))
-    else {
+    let Some(record) = caller(&state, &headers) else {
         return unauthorized(&origin);
     };
     let projects: Vec<Value> = state
@@ -306,17 +297,24 @@ pub(super) async fn all_projects(
     origin: Origin,
     headers: HeaderMap,
 ) -> Response {
-    let now = state.clock.now();
-    if header_str(&headers, X_AUTH_TOKEN)
-        .and_then(|auth| state.keystone.tokens.valid(auth, now))
-        .is_none()
-    {
-        return unauthorized(&origin);
+    match caller(&state, &headers) {
+        Some(_) => refused_by_policy(&origin, "identity:list_projects"),
+        None => unauthorized(&origin),
     }
+}
+
+/// The token of the request's `X-Auth-Token`, when it is valid.
+fn caller(state: &State, headers: &HeaderMap) -> Option<TokenRecord> {
+    let auth = header_str(headers, X_AUTH_TOKEN)?;
+    state.keystone.tokens.valid(auth, state.clock.now())
+}
+
+/// Keystone's 403 when its policy refuses the caller, naming the rule.
+fn refused_by_policy(origin: &Origin, rule: &str) -> Response {
     error(
-        &origin,
+        origin,
         StatusCode::FORBIDDEN,
-        "You are not authorized to perform the requested action: identity:list_projects.",
+        &format!("You are not authorized to perform the requested action: {rule}."),
     )
 }
 
