@@ -301,7 +301,11 @@ pub fn storm(runtime: &Runtime, runs: usize, table: &mut Table) -> anyhow::Resul
             let storm = runtime.block_on(load::storm(&cold.env.socket_path(), &cold.body(), 200));
             let counters = cold.sim.counters();
             if single.failed > 0 || storm.failed > 0 {
-                bail!("{} of the storm's requests failed", storm.failed);
+                bail!(
+                    "cold requests failed: {} alone, {} of the storm",
+                    single.failed,
+                    storm.failed
+                );
             }
             let flows = (
                 counters.password_grant_ok,
